@@ -1,0 +1,1 @@
+"""The tourdesk service: HTTP app, settings, authentication and command line."""

@@ -1,0 +1,92 @@
+"""Settings read from `TOURDESK_*` environment variables."""
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid, so the service must not start."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOURDESK_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = f"sqlite://{VAR_DIR}/tourdesk.sqlite3"
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+
+    # Access tokens live this many hours after sign-in.
+    token_ttl_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 24 * 7
+    # SQLite writers wait this many milliseconds for the write lock instead of failing.
+    sqlite_busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000
+
+    # Guard rails for GraphQL documents.
+    max_query_depth: Annotated[int, Field(ge=2)] = 12
+    max_aliases: Annotated[int, Field(ge=1)] = 30
+    max_tokens: Annotated[int, Field(ge=100)] = 4000
+    introspection: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def check_database_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"sqlite", "postgres", "asyncpg"}:
+            raise ValueError(
+                f"TOURDESK_DATABASE_URL has scheme {scheme!r}; "
+                "use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
+            )
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """Return the configured secret key, or in development one kept under `var/`."""
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise SettingsError(
+                f"TOURDESK_SECRET_KEY has {len(settings.secret_key)} characters; "
+                "use at least 32, for example the output of "
+                '`python -c "import secrets; print(secrets.token_urlsafe(48))"`'
+            )
+        return settings.secret_key
+
+    if settings.is_production:
+        raise SettingsError(
+            "TOURDESK_SECRET_KEY is not set; production refuses to start without it. "
+            "Set it to the same random value of at least 32 characters on every process."
+        )
+
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

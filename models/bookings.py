@@ -1,0 +1,122 @@
+"""Bookings with their buyer, guests and custom-field answers."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.catalog import CustomField, Departure
+from models.customers import Customer
+from models.enums import BookingChannel, BookingStatus, GuestCategory
+from models.organizations import Organization
+from models.users import User
+
+
+class Booking(Model):
+    id = fields.IntField(primary_key=True)
+    reference = fields.CharField(max_length=16, unique=True)
+    # The organization that sold the booking: the supplier itself or one of its partners.
+    seller: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="bookings", on_delete=fields.CASCADE, db_index=True
+    )
+    seller_id: int
+    departure: fields.ForeignKeyRelation[Departure] = fields.ForeignKeyField(
+        "models.Departure", related_name="bookings", on_delete=fields.RESTRICT, db_index=True
+    )
+    departure_id: int
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="bookings", on_delete=fields.RESTRICT, db_index=True
+    )
+    customer_id: int
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User",
+        related_name="created_bookings",
+        null=True,
+        on_delete=fields.SET_NULL,
+        db_index=True,
+    )
+    created_by_id: int | None
+    status = fields.CharEnumField(BookingStatus, max_length=16, db_index=True)
+    channel = fields.CharEnumField(BookingChannel, max_length=16)
+    total_amount = fields.DecimalField(max_digits=12, decimal_places=2)
+    currency = fields.CharField(max_length=3)
+    created_at = fields.DatetimeField(db_index=True)
+    cancelled_at = fields.DatetimeField(null=True)
+
+    buyer: fields.BackwardOneToOneRelation["Buyer"]
+    guests: fields.ReverseRelation["Guest"]
+
+    class Meta:
+        table = "booking"
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Buyer(Model):
+    """The paying customer of one booking, as entered when the booking was made."""
+
+    id = fields.IntField(primary_key=True)
+    booking: fields.OneToOneRelation[Booking] = fields.OneToOneField(
+        "models.Booking", related_name="buyer", on_delete=fields.CASCADE
+    )
+    booking_id: int
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100)
+    email = fields.CharField(max_length=254, db_index=True)
+    phone = fields.CharField(max_length=40, default="")
+    country = fields.CharField(max_length=2, default="")
+    language = fields.CharField(max_length=16, default="")
+    marketing_consent = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "buyer"
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Guest(Model):
+    id = fields.IntField(primary_key=True)
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="guests", on_delete=fields.CASCADE, db_index=True
+    )
+    booking_id: int
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100, db_index=True)
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=40, default="")
+    category = fields.CharEnumField(GuestCategory, max_length=16, default=GuestCategory.ADULT)
+    checked_in_at = fields.DatetimeField(null=True)
+    # Order of the guest within the booking, as entered.
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "guest"
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class CustomFieldAnswer(Model):
+    """An answer to a custom field: for the booking when `guest` is null, else for that guest."""
+
+    id = fields.IntField(primary_key=True)
+    custom_field: fields.ForeignKeyRelation[CustomField] = fields.ForeignKeyField(
+        "models.CustomField", related_name="answers", on_delete=fields.CASCADE, db_index=True
+    )
+    custom_field_id: int
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="answers", on_delete=fields.CASCADE, db_index=True
+    )
+    booking_id: int
+    guest: fields.ForeignKeyNullableRelation[Guest] = fields.ForeignKeyField(
+        "models.Guest", related_name="answers", null=True, on_delete=fields.CASCADE, db_index=True
+    )
+    guest_id: int | None
+    # The normalised text form: numbers as decimals, dates as ISO 8601, booleans as true/false.
+    value = fields.TextField()
+
+    class Meta:
+        table = "custom_field_answer"
+
+    def __str__(self) -> str:
+        return f"{self.custom_field_id}={self.value}"
