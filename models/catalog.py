@@ -66,7 +66,7 @@ class CustomField(Model):
     type = fields.CharEnumField(CustomFieldType, max_length=16)
     required = fields.BooleanField(default=False)
     # The allowed answers of a SELECT field; empty for the other types.
-    options = fields.JSONField(default=list)
+    options: fields.Field[list[str]] = fields.JSONField(default=list)
     # Answers that identify or describe a person (weight, allergies) are personal data.
     personal_data = fields.BooleanField(default=False)
     position = fields.IntField(default=0)

@@ -52,7 +52,7 @@ class UserRole(Model):
 
 
 class AccessToken(Model):
-    """A bearer token; only its SHA-256 digest is stored, so a database leak reveals no token."""
+    """A bearer token. Only its SHA-256 digest is stored, so a database leak reveals no token."""
 
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(

@@ -114,7 +114,7 @@ class Migration(migrations.Migration):
                 ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'access_token', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A bearer token; only its SHA-256 digest is stored, so a database leak reveals no token.'},
+            options={'table': 'access_token', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A bearer token. Only its SHA-256 digest is stored, so a database leak reveals no token.'},
             bases=['Model'],
         ),
         ops.CreateModel(

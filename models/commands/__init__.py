@@ -1,0 +1,1 @@
+"""Write functions: each validates its whole input first, then writes in one transaction."""

@@ -1,0 +1,122 @@
+"""Signing in and out with bearer tokens."""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import F
+
+from models.access import Viewer
+from models.commands.validation import normalise_email
+from models.errors import ErrorCode, InputError, InputErrors
+from models.passwords import verify_password
+from models.users import AccessToken, User, UserRole
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "td_"
+# Failed sign-ins allowed before each further one locks the account for a doubling delay.
+FREE_SIGN_IN_ATTEMPTS = 5
+MAX_LOCKOUT = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def lockout_after(failures: int) -> timedelta:
+    """Return how long the account stays locked after `failures` consecutive failed sign-ins."""
+    if failures < FREE_SIGN_IN_ATTEMPTS:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - FREE_SIGN_IN_ATTEMPTS)), MAX_LOCKOUT)
+
+
+def _invalid_credentials() -> InputErrors:
+    # One message for a wrong email and a wrong password, so sign-in does not reveal accounts.
+    return InputErrors(
+        [InputError("password", ErrorCode.INVALID_CREDENTIALS, "Invalid email or password.")]
+    )
+
+
+async def sign_in(email: str, password: str, *, token_ttl: timedelta) -> SignIn:
+    now = datetime.now(UTC)
+    user = await User.get_or_none(email=normalise_email(email), is_active=True)
+
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        seconds = int((user.locked_until - now).total_seconds()) + 1
+        raise InputErrors(
+            [
+                InputError(
+                    "password",
+                    ErrorCode.TOO_MANY_ATTEMPTS,
+                    f"Too many failed sign-ins; try again in {seconds} seconds.",
+                )
+            ]
+        )
+
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        if user is not None:
+            await _record_failure(user, now)
+        raise _invalid_credentials()
+
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = now + token_ttl
+    await AccessToken.create(user_id=user.id, token_hash=hash_token(token), expires_at=expires_at)
+    await User.filter(id=user.id).update(last_sign_in_at=now, failed_sign_ins=0, locked_until=None)
+    logger.info("User %s signed in", user.id)
+    return SignIn(token=token, expires_at=expires_at, user=user)
+
+
+async def _record_failure(user: User, now: datetime) -> None:
+    failures = user.failed_sign_ins + 1
+    lockout = lockout_after(failures)
+    await User.filter(id=user.id).update(
+        failed_sign_ins=F("failed_sign_ins") + 1,
+        locked_until=now + lockout if lockout else None,
+    )
+    logger.warning("Failed sign-in %s for user %s", failures, user.id)
+
+
+async def sign_out(token: str) -> bool:
+    revoked = await AccessToken.filter(token_hash=hash_token(token), revoked_at=None).update(
+        revoked_at=datetime.now(UTC)
+    )
+    return revoked > 0
+
+
+async def viewer_for_token(token: str) -> Viewer | None:
+    """Return the viewer a bearer token signs in, or None when it is unknown, expired or revoked."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    now = datetime.now(UTC)
+    access = (
+        await AccessToken.filter(
+            token_hash=hash_token(token),
+            revoked_at=None,
+            expires_at__gt=now,
+            user__is_active=True,
+        )
+        .select_related("user__organization")
+        .first()
+    )
+    if access is None:
+        return None
+
+    user = access.user
+    roles = await UserRole.filter(user_id=user.id).values_list("role", flat=True)
+    return Viewer(
+        user_id=user.id,
+        organization_id=user.organization_id,
+        time_zone=user.organization.time_zone,
+        currency=user.organization.currency,
+        roles=frozenset(roles),  # type: ignore[arg-type]
+    )

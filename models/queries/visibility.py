@@ -1,0 +1,80 @@
+"""Which bookings a viewer may read: the one place that applies the role matrix to rows."""
+
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+
+from models.access import Permission, Scope, Viewer
+from models.bookings import Booking
+from models.catalog import Departure
+from models.enums import PartnerConnectionStatus
+from models.errors import Forbidden
+from models.organizations import PartnerConnection
+
+
+def active_partner_ids(organization_id: int) -> Subquery:
+    """Select the partners that `organization_id` supplies through an ACTIVE connection."""
+    return Subquery(
+        PartnerConnection.filter(
+            supplier_id=organization_id, status=PartnerConnectionStatus.ACTIVE
+        ).values("partner_id")
+    )
+
+
+def active_supplier_ids(organization_id: int) -> Subquery:
+    """Select the suppliers whose activities `organization_id` may sell."""
+    return Subquery(
+        PartnerConnection.filter(
+            partner_id=organization_id, status=PartnerConnectionStatus.ACTIVE
+        ).values("supplier_id")
+    )
+
+
+def guided_departure_ids(user_id: int) -> Subquery:
+    return Subquery(Departure.filter(guides__id=user_id).values("id"))
+
+
+def require(viewer: Viewer, permission: Permission) -> Scope:
+    scope = viewer.scope(permission)
+    if scope is Scope.NONE:
+        raise Forbidden(
+            f"Your roles ({', '.join(sorted(viewer.roles)) or 'none'}) do not grant "
+            f"{permission.value}; ask an administrator of your organization for a role that does."
+        )
+    return scope
+
+
+def visible_bookings(viewer: Viewer, *, include_partners: bool = False) -> QuerySet[Booking]:
+    """Select the bookings the viewer may read.
+
+    Bookings sold by the viewer's organization are always included. With `include_partners`, so
+    are bookings that ACTIVE partners sold on the viewer's own activities: the supplier runs
+    those trips and needs their guests, but their buyers stay the partner's.
+    """
+    scope = require(viewer, Permission.READ_BOOKINGS)
+
+    sold_here = Q(seller_id=viewer.organization_id)
+    if include_partners:
+        sold_here |= Q(
+            departure__activity__organization_id=viewer.organization_id,
+            seller_id__in=active_partner_ids(viewer.organization_id),
+        )
+    queryset = Booking.filter(sold_here)
+
+    if scope is Scope.OWN:
+        queryset = queryset.filter(created_by_id=viewer.user_id)
+    elif scope is Scope.GUIDED:
+        queryset = queryset.filter(departure_id__in=guided_departure_ids(viewer.user_id))
+    return queryset
+
+
+def may_see_buyer(viewer: Viewer, booking: Booking) -> bool:
+    """Tell whether the viewer may read the buyer and amounts of a booking it can already read.
+
+    Only the seller sees its buyers; a supplier reading a partner's booking never does.
+    """
+    if booking.seller_id != viewer.organization_id:
+        return False
+    scope = viewer.scope(Permission.READ_CUSTOMERS)
+    if scope is Scope.ALL:
+        return True
+    return scope is Scope.OWN and booking.created_by_id == viewer.user_id

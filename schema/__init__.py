@@ -1,0 +1,1 @@
+"""The GraphQL schema of tourdesk, one folder per domain."""

@@ -1,0 +1,89 @@
+"""User errors in mutation payloads, and the codes and masking of GraphQL errors."""
+
+import logging
+from enum import StrEnum
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from models.errors import DomainError, ErrorCode, InputErrors
+
+logger = logging.getLogger(__name__)
+
+UserErrorCode = strawberry.enum(
+    ErrorCode, name="UserErrorCode", description="Why a mutation input was rejected."
+)
+
+
+@strawberry.type(description="A problem with one field of a mutation's input.")
+class UserError:
+    field: str = strawberry.field(
+        description="Path of the input field, such as `guests.0.lastName`; `input` for the whole."
+    )
+    code: ErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="What is wrong and how to fix it, in English.")
+
+
+def user_errors(error: InputErrors) -> list[UserError]:
+    return [UserError(field=e.field, code=e.code, message=e.message) for e in error.errors]
+
+
+class GraphQLErrorCode(StrEnum):
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Tell whether an error comes from a bug rather than from the request."""
+    original = error.original_error
+    if original is None or isinstance(original, DomainError | GraphQLError):
+        return False
+    # Strawberry reports values that scalars cannot parse as ValueError or TypeError during
+    # argument coercion, before any resolver runs; those have no path.
+    return not (isinstance(original, ValueError | TypeError) and error.path is None)
+
+
+def error_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return original.code.value
+    if error.message.startswith("Syntax Error"):
+        return GraphQLErrorCode.GRAPHQL_PARSE_FAILED.value
+    if original is None or error.path is None:
+        # Validation errors and variables that do not match their types.
+        return ErrorCode.BAD_USER_INPUT.value
+    return GraphQLErrorCode.INTERNAL_SERVER_ERROR.value
+
+
+class ErrorCodes(MaskErrors):
+    """Give every error an `extensions.code`, and hide the details of unexpected ones.
+
+    Unexpected errors are logged with their traceback by the schema before this runs, so the
+    client sees a generic message and the operator sees the cause.
+    """
+
+    def __init__(self, *, mask_unexpected: bool) -> None:
+        super().__init__(should_mask_error=is_unexpected)
+        self.mask_unexpected = mask_unexpected
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = []
+        for error in errors:
+            code = error_code(error)
+            if self.mask_unexpected and is_unexpected(error):
+                error = self.anonymise_error(error)
+            extensions = dict(error.extensions or {})
+            extensions.setdefault("code", code)
+            processed.append(
+                GraphQLError(
+                    message=error.message,
+                    nodes=error.nodes,
+                    source=error.source,
+                    positions=error.positions,
+                    path=error.path,
+                    original_error=error.original_error,
+                    extensions=extensions,
+                )
+            )
+        return processed

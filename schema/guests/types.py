@@ -1,0 +1,89 @@
+"""Guests and the custom-field answers of guests and bookings."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from models import bookings
+from models.enums import GuestCategory
+from schema.context import Info
+from schema.departures.types import CustomFieldDefinition
+from schema.relay import Node, to_global_id
+
+if TYPE_CHECKING:
+    from schema.bookings.types import Booking
+
+
+@strawberry.type(description="An answer to a custom question.")
+class CustomFieldAnswer:
+    value: str = strawberry.field(
+        description="The answer as text: numbers as decimals, dates as ISO 8601, true/false."
+    )
+    custom_field_pk: strawberry.Private[int]
+
+    @strawberry.field(description="The question answered.")
+    async def field(self, info: Info) -> CustomFieldDefinition:
+        row = await info.context.loaders.custom_field_by_id.load(self.custom_field_pk)
+        assert row is not None, "custom_field_answer.custom_field_id is a foreign key"
+        return CustomFieldDefinition.from_row(row)
+
+    @strawberry.field(description="Key of the question answered, the same as `field.key`.")
+    async def key(self, info: Info) -> str:
+        row = await info.context.loaders.custom_field_by_id.load(self.custom_field_pk)
+        assert row is not None, "custom_field_answer.custom_field_id is a foreign key"
+        return row.key
+
+    @classmethod
+    def from_row(cls, row: bookings.CustomFieldAnswer) -> "CustomFieldAnswer":
+        return cls(value=row.value, custom_field_pk=row.custom_field_id)
+
+
+@strawberry.type(description="A person booked on a trip; not necessarily the buyer.")
+class Guest(Node):
+    first_name: str = strawberry.field(description="First name.")
+    last_name: str = strawberry.field(description="Last name.")
+    email: str = strawberry.field(description="Email address, possibly empty.")
+    phone: str = strawberry.field(description="Phone number as entered, possibly empty.")
+    category: GuestCategory = strawberry.field(description="Fare category.")
+    checked_in_at: datetime | None = strawberry.field(
+        description="When the guest was checked in for the trip; null if not yet."
+    )
+    pk: strawberry.Private[int]
+    booking_pk: strawberry.Private[int]
+    booking_row: strawberry.Private[bookings.Booking | None]
+
+    @strawberry.field(description="True once the guest is checked in.")
+    def checked_in(self) -> bool:
+        return self.checked_in_at is not None
+
+    @classmethod
+    def from_row(cls, row: bookings.Guest) -> "Guest":
+        booking = row.booking if isinstance(row.booking, bookings.Booking) else None
+        return cls(
+            id=to_global_id("Guest", row.id),
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            phone=row.phone,
+            category=row.category,
+            checked_in_at=row.checked_in_at,
+            pk=row.id,
+            booking_pk=row.booking_id,
+            booking_row=booking,
+        )
+
+    @strawberry.field(description="Answers to the organization's per-guest questions.")
+    async def answers(self, info: Info) -> list[CustomFieldAnswer]:
+        rows = await info.context.loaders.answers_by_guest_id.load(self.pk)
+        return [CustomFieldAnswer.from_row(row) for row in rows]
+
+    @strawberry.field(description="The booking this guest is on.")
+    async def booking(
+        self, info: Info
+    ) -> Annotated["Booking", strawberry.lazy("schema.bookings.types")]:
+        from schema.bookings.types import Booking
+        from schema.bookings.visibility import load_booking
+
+        row = self.booking_row or await load_booking(info, self.booking_pk)
+        return Booking.from_row(row)

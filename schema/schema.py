@@ -1,0 +1,102 @@
+"""The root schema: every domain's queries and mutations, with the guard rails around them."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.auth.mutations import AuthMutations
+from schema.bookings.mutations import BookingMutations
+from schema.bookings.queries import BookingQueries
+from schema.bookings.types import Booking
+from schema.common import Organization
+from schema.customers.queries import CustomerQueries
+from schema.customers.types import Customer
+from schema.departures.queries import DepartureQueries
+from schema.departures.types import Activity, CustomFieldDefinition, Departure
+from schema.errors import ErrorCodes, is_unexpected
+from schema.guests.mutations import GuestMutations
+from schema.guests.queries import GuestQueries
+from schema.guests.types import Guest
+from schema.node import NodeQueries
+from schema.users.mutations import UserMutations
+from schema.users.queries import UserQueries
+from schema.users.types import User
+
+logger = logging.getLogger(__name__)
+
+Query = merge_types(
+    "Query",
+    (NodeQueries, UserQueries, BookingQueries, GuestQueries, CustomerQueries, DepartureQueries),
+)
+Mutation = merge_types("Mutation", (AuthMutations, BookingMutations, GuestMutations, UserMutations))
+
+NODE_TYPES = [
+    Activity,
+    Booking,
+    Customer,
+    CustomFieldDefinition,
+    Departure,
+    Guest,
+    Organization,
+    User,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardRails:
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4000
+    introspection: bool = True
+    mask_unexpected_errors: bool = True
+
+
+class TourdeskSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Errors caused by the request are the client's to fix; only bugs are worth a traceback.
+        for error in errors:
+            if is_unexpected(error):
+                logger.error(
+                    "Unexpected error in operation %s",
+                    execution_context.operation_name if execution_context else None,
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(guard_rails: GuardRails | None = None) -> strawberry.Schema:
+    rails = guard_rails or GuardRails()
+    # Factories, so that each request gets fresh extension instances; the parser and
+    # validation caches are shared by maxsize inside Strawberry.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=rails.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=rails.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=rails.max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: ErrorCodes(mask_unexpected=rails.mask_unexpected_errors),
+    ]
+    if not rails.introspection:
+        extensions.append(DisableIntrospection)
+    return TourdeskSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions)
+
+
+schema = build_schema(GuardRails(mask_unexpected_errors=False))
+
+__all__: list[Any] = ["GuardRails", "build_schema", "schema"]
