@@ -1,6 +1,5 @@
 """User errors in mutation payloads, and the codes and masking of GraphQL errors."""
 
-import logging
 from enum import StrEnum
 
 import strawberry
@@ -8,8 +7,6 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from models.errors import DomainError, ErrorCode, InputErrors
-
-logger = logging.getLogger(__name__)
 
 UserErrorCode = strawberry.enum(
     ErrorCode, name="UserErrorCode", description="Why a mutation input was rejected."
@@ -56,34 +53,24 @@ def error_code(error: GraphQLError) -> str:
     return GraphQLErrorCode.INTERNAL_SERVER_ERROR.value
 
 
-class ErrorCodes(MaskErrors):
-    """Give every error an `extensions.code`, and hide the details of unexpected ones.
+def tag_with_code(error: GraphQLError) -> None:
+    """Set `extensions.code` on an error, keeping a code it already has."""
+    extensions = dict(error.extensions or {})
+    extensions.setdefault("code", error_code(error))
+    error.extensions = extensions
 
-    Unexpected errors are logged with their traceback by the schema before this runs, so the
-    client sees a generic message and the operator sees the cause.
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replace the message of unexpected errors, which may reveal internals, keeping the code.
+
+    The schema logs those errors with their traceback before this runs, so the client sees a
+    generic message and the operator sees the cause.
     """
 
-    def __init__(self, *, mask_unexpected: bool) -> None:
+    def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected)
-        self.mask_unexpected = mask_unexpected
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = []
-        for error in errors:
-            code = error_code(error)
-            if self.mask_unexpected and is_unexpected(error):
-                error = self.anonymise_error(error)
-            extensions = dict(error.extensions or {})
-            extensions.setdefault("code", code)
-            processed.append(
-                GraphQLError(
-                    message=error.message,
-                    nodes=error.nodes,
-                    source=error.source,
-                    positions=error.positions,
-                    path=error.path,
-                    original_error=error.original_error,
-                    extensions=extensions,
-                )
-            )
-        return processed
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = error.extensions
+        return masked

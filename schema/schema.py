@@ -12,11 +12,10 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    SchemaExtension,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.auth.mutations import AuthMutations
@@ -28,7 +27,7 @@ from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.departures.queries import DepartureQueries
 from schema.departures.types import Activity, CustomFieldDefinition, Departure
-from schema.errors import ErrorCodes, is_unexpected
+from schema.errors import MaskUnexpectedErrors, is_unexpected, tag_with_code
 from schema.guests.mutations import GuestMutations
 from schema.guests.queries import GuestQueries
 from schema.guests.types import Guest
@@ -39,11 +38,18 @@ from schema.users.types import User
 
 logger = logging.getLogger(__name__)
 
-Query = merge_types(
-    "Query",
-    (NodeQueries, UserQueries, BookingQueries, GuestQueries, CustomerQueries, DepartureQueries),
-)
-Mutation = merge_types("Mutation", (AuthMutations, BookingMutations, GuestMutations, UserMutations))
+
+@strawberry.type(description="Reading tourdesk: every list and object a viewer may see.")
+class Query(
+    NodeQueries, UserQueries, BookingQueries, GuestQueries, CustomerQueries, DepartureQueries
+):
+    pass
+
+
+@strawberry.type(description="Changing tourdesk: each mutation takes one `input` argument.")
+class Mutation(AuthMutations, BookingMutations, GuestMutations, UserMutations):
+    pass
+
 
 NODE_TYPES = [
     Activity,
@@ -70,8 +76,11 @@ class TourdeskSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Errors caused by the request are the client's to fix; only bugs are worth a traceback.
+        # Strawberry calls this for every error before extensions run, so each error gets its
+        # code here while its cause is still attached. Errors caused by the request are the
+        # client's to fix; only bugs are worth a traceback in the log.
         for error in errors:
+            tag_with_code(error)
             if is_unexpected(error):
                 logger.error(
                     "Unexpected error in operation %s",
@@ -90,8 +99,9 @@ def build_schema(guard_rails: GuardRails | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=rails.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: ErrorCodes(mask_unexpected=rails.mask_unexpected_errors),
     ]
+    if rails.mask_unexpected_errors:
+        extensions.append(MaskUnexpectedErrors)
     if not rails.introspection:
         extensions.append(DisableIntrospection)
     return TourdeskSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions)

@@ -31,9 +31,7 @@ BACKEND = os.environ.get("TOURDESK_TEST_BACKEND", "sqlite")
 
 def _check_backend() -> None:
     if BACKEND not in {"sqlite", "postgres"}:
-        raise pytest.UsageError(
-            f"TOURDESK_TEST_BACKEND is {BACKEND!r}; use sqlite or postgres."
-        )
+        raise pytest.UsageError(f"TOURDESK_TEST_BACKEND is {BACKEND!r}; use sqlite or postgres.")
     if BACKEND == "postgres" and not POSTGRES_URL:
         raise pytest.UsageError(
             "TOURDESK_TEST_BACKEND=postgres needs TOURDESK_TEST_POSTGRES_URL, a server URL such "
@@ -86,10 +84,10 @@ async def database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[st
 
 
 @pytest.fixture
-async def db(database: str) -> AsyncIterator[str]:
-    """Yield an empty database; rows a test writes are deleted before the next test."""
+async def db(database: str) -> str:
+    """Return an empty database; rows a test writes are deleted before the next test."""
     await truncate_all_models()
-    yield database
+    return database
 
 
 @pytest.fixture
