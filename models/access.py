@@ -19,6 +19,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "MANAGE_USERS"
     MANAGE_ACTIVITIES = "MANAGE_ACTIVITIES"
     MANAGE_PARTNERS = "MANAGE_PARTNERS"
+    READ_CATALOG = "READ_CATALOG"
 
 
 class Scope(IntEnum):
@@ -54,6 +55,8 @@ ROLE_MATRIX: dict[Permission, dict[Role, Scope]] = {
     Permission.MANAGE_USERS: {Role.ADMIN: _A},
     Permission.MANAGE_ACTIVITIES: {Role.ADMIN: _A, Role.EMPLOYEE: _A, Role.EDITOR: _A},
     Permission.MANAGE_PARTNERS: {Role.ADMIN: _A},
+    # Every role works with activities and custom fields, but a user without a role reads none.
+    Permission.READ_CATALOG: dict.fromkeys(Role, _A),
 }
 
 

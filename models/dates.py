@@ -41,6 +41,17 @@ class DateRange:
 
     def instants(self, time_zone: str) -> tuple[datetime | None, datetime | None]:
         """Return the half-open UTC interval [start, end) covering the dates in `time_zone`."""
-        start = start_of_day(self.start, time_zone) if self.start else None
-        end = start_of_day(self.end + timedelta(days=1), time_zone) if self.end else None
+        start = _start_of_day_or_open(self.start, time_zone) if self.start else None
+        end = None
+        if self.end and self.end < date.max:
+            end = _start_of_day_or_open(self.end + timedelta(days=1), time_zone)
         return start, end
+
+
+def _start_of_day_or_open(day: date, time_zone: str) -> datetime | None:
+    try:
+        return start_of_day(day, time_zone)
+    except OverflowError:
+        # The day starts before year 1 or after year 9999 in UTC, beyond any instant a
+        # datetime can hold, so the range is open at that end.
+        return None

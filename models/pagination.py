@@ -8,12 +8,13 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import orjson
+from tortoise.exceptions import ValidationError
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -22,6 +23,10 @@ from models.errors import InvalidArgument
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Primary keys are 32-bit integer columns on both backends.
+MAX_ROW_ID = 2**31 - 1
+# Decimal sort values are amounts; asyncpg cannot encode exponents far beyond this.
+MAX_DECIMAL_EXPONENT = 100
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -77,26 +82,42 @@ class Page(Generic[ModelT]):
     count: Callable[[], Awaitable[int]]
 
 
-def encode_cursor(sort: SortKey, row: Any) -> str:
+def _order_name(sort: SortKey, scope: str) -> str:
+    direction = "desc" if sort.descending else "asc"
+    return f"{scope}.{sort.path} {direction}"
+
+
+def encode_cursor(sort: SortKey, row: Any, *, scope: str = "") -> str:
+    """Encode the position of `row`, tagged with the list (`scope`) and order it belongs to."""
     value = sort.read(row)
     if isinstance(value, datetime | date | Decimal):
         value = str(value) if isinstance(value, Decimal) else value.isoformat()
-    raw = orjson.dumps([value, row.id])
+    raw = orjson.dumps([_order_name(sort, scope), value, row.id])
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(sort: SortKey, cursor: str) -> tuple[Any, int]:
+def decode_cursor(sort: SortKey, cursor: str, *, scope: str = "") -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value, row_id = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        order, value, row_id = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        # Values of another order may parse as this one's (two timestamps), but would seek to
+        # an unrelated position; a cursor only works with the list and order that produced it.
+        if order != _order_name(sort, scope):
+            raise ValueError(f"cursor of order {order!r}")
         if not isinstance(row_id, int) or isinstance(row_id, bool):
             raise TypeError("id is not an integer")
+        if not 1 <= row_id <= MAX_ROW_ID:
+            raise ValueError(f"id {row_id} is out of range")
         return _parse_sort_value(sort.kind, value), row_id
-    except (ValueError, TypeError, binascii.Error, InvalidOperation, orjson.JSONDecodeError) as e:
-        raise InvalidArgument(
-            f"Cursor {cursor!r} is not valid for this list and order; pass a cursor "
-            "returned by the same field with the same `orderBy`, or none to start over."
-        ) from e
+    except (ValueError, TypeError, OverflowError, binascii.Error, InvalidOperation) as error:
+        raise _invalid_cursor(cursor) from error
+
+
+def _invalid_cursor(cursor: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"Cursor {cursor!r} is not valid for this list and order; pass a cursor "
+        "returned by the same field with the same `orderBy`, or none to start over."
+    )
 
 
 def _parse_sort_value(kind: SortValueKind, value: Any) -> Any:
@@ -104,17 +125,28 @@ def _parse_sort_value(kind: SortValueKind, value: Any) -> Any:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("timestamp without offset")
-        return parsed
+        # astimezone raises OverflowError for instants before year 1 or after year 9999 in UTC,
+        # such as 0001-01-01T00:00+14:00, which the database drivers cannot store either.
+        return parsed.astimezone(UTC)
     if kind is SortValueKind.DATE:
         return date.fromisoformat(value)
     if kind is SortValueKind.DECIMAL:
-        return Decimal(value)
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError(f"decimal {number} is not finite")
+        exponent = number.as_tuple().exponent
+        if max(abs(int(exponent)), abs(number.adjusted())) > MAX_DECIMAL_EXPONENT:
+            raise ValueError(f"decimal {number} is out of range")
+        return number
     if kind is SortValueKind.INTEGER:
         if not isinstance(value, int):
             raise TypeError("not an integer")
         return value
     if not isinstance(value, str):
         raise TypeError("not a string")
+    # PostgreSQL text cannot hold NUL characters.
+    if "\x00" in value:
+        raise ValueError("text with a NUL character")
     return value
 
 
@@ -145,6 +177,37 @@ async def paginate(queryset: QuerySet[ModelT], sort: SortKey, request: PageReque
     return await _page_forward(queryset, sort, request, count)
 
 
+def _between_cursors(
+    queryset: QuerySet[ModelT], sort: SortKey, request: PageRequest
+) -> QuerySet[ModelT]:
+    """Keep the rows between the request's `after` and `before` cursors."""
+    scope = queryset.model._meta.db_table
+    if request.after is not None:
+        after = decode_cursor(sort, request.after, scope=scope)
+        queryset = queryset.filter(_beyond(sort, after))
+    if request.before is not None:
+        before = decode_cursor(sort, request.before, scope=scope)
+        queryset = queryset.filter(_beyond(sort.reversed(), before))
+    return queryset
+
+
+async def _fetch(queryset: QuerySet[ModelT], request: PageRequest) -> list[ModelT]:
+    try:
+        return list(await queryset)
+    except ValidationError as error:
+        # Tortoise checks filter values against their column, so a cursor's text longer than
+        # the column allows fails here rather than in `decode_cursor`.
+        cursor = request.after if request.after is not None else request.before
+        if cursor is None:
+            raise
+        raise _invalid_cursor(cursor) from error
+
+
+def _cursors(queryset: QuerySet[ModelT], sort: SortKey, rows: list[ModelT]) -> list[str]:
+    scope = queryset.model._meta.db_table
+    return [encode_cursor(sort, row, scope=scope) for row in rows]
+
+
 async def _page_forward(
     queryset: QuerySet[ModelT],
     sort: SortKey,
@@ -152,17 +215,14 @@ async def _page_forward(
     count: Callable[[], Awaitable[int]],
 ) -> Page[ModelT]:
     size = DEFAULT_PAGE_SIZE if request.first is None else request.first
-    if request.after:
-        queryset = queryset.filter(_beyond(sort, decode_cursor(sort, request.after)))
-    if request.before:
-        queryset = queryset.filter(_beyond(sort.reversed(), decode_cursor(sort, request.before)))
+    queryset = _between_cursors(queryset, sort, request)
 
-    rows = list(await queryset.order_by(*_ordering(sort)).limit(size + 1))
+    rows = await _fetch(queryset.order_by(*_ordering(sort)).limit(size + 1), request)
     has_more = len(rows) > size
     rows = rows[:size]
     return Page(
         rows=rows,
-        cursors=[encode_cursor(sort, row) for row in rows],
+        cursors=_cursors(queryset, sort, rows),
         has_next_page=has_more,
         has_previous_page=request.after is not None,
         count=count,
@@ -176,18 +236,15 @@ async def _page_backward(
     count: Callable[[], Awaitable[int]],
 ) -> Page[ModelT]:
     size = DEFAULT_PAGE_SIZE if request.last is None else request.last
-    if request.before:
-        queryset = queryset.filter(_beyond(sort.reversed(), decode_cursor(sort, request.before)))
-    if request.after:
-        queryset = queryset.filter(_beyond(sort, decode_cursor(sort, request.after)))
+    queryset = _between_cursors(queryset, sort, request)
 
-    rows = list(await queryset.order_by(*_ordering(sort.reversed())).limit(size + 1))
+    rows = await _fetch(queryset.order_by(*_ordering(sort.reversed())).limit(size + 1), request)
     has_more = len(rows) > size
     rows = rows[:size]
     rows.reverse()
     return Page(
         rows=rows,
-        cursors=[encode_cursor(sort, row) for row in rows],
+        cursors=_cursors(queryset, sort, rows),
         has_next_page=request.before is not None,
         has_previous_page=has_more,
         count=count,

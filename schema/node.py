@@ -7,18 +7,25 @@ import strawberry
 from tortoise.expressions import Q, Subquery
 
 from models import bookings, catalog, organizations
-from models.access import Viewer
+from models.access import Permission, Viewer
+from models.commands.exports import visible_exports
 from models.errors import Forbidden, NotFound
 from models.queries.customers import CustomerFilter, customers_query
 from models.queries.departures import DepartureFilter, departures_query
 from models.queries.users import UserFilter, users_query
-from models.queries.visibility import active_partner_ids, active_supplier_ids, visible_bookings
+from models.queries.visibility import (
+    active_partner_ids,
+    active_supplier_ids,
+    require,
+    visible_bookings,
+)
 from models.users import User as UserRow
 from schema.bookings.types import Booking
 from schema.common import Organization
 from schema.context import Info, viewer_of
 from schema.customers.types import Customer
 from schema.departures.types import Activity, CustomFieldDefinition, Departure
+from schema.exports.types import Export
 from schema.guests.types import Guest
 from schema.relay import Node, from_global_id
 from schema.users.types import User
@@ -55,6 +62,7 @@ async def _departure(viewer: Viewer, pk: int) -> Node | None:
 
 
 async def _activity(viewer: Viewer, pk: int) -> Node | None:
+    require(viewer, Permission.READ_CATALOG)
     offered = Q(organization_id=viewer.organization_id) | Q(
         organization_id__in=active_supplier_ids(viewer.organization_id)
     )
@@ -63,6 +71,7 @@ async def _activity(viewer: Viewer, pk: int) -> Node | None:
 
 
 async def _custom_field(viewer: Viewer, pk: int) -> Node | None:
+    require(viewer, Permission.READ_CATALOG)
     row = await catalog.CustomField.get_or_none(id=pk, organization_id=viewer.organization_id)
     return CustomFieldDefinition.from_row(row) if row else None
 
@@ -77,7 +86,13 @@ async def _organization(viewer: Viewer, pk: int) -> Node | None:
     return Organization.from_row(row) if row else None
 
 
+async def _export(viewer: Viewer, pk: int) -> Node | None:
+    row = await visible_exports(viewer).get_or_none(id=pk)
+    return Export.from_row(row) if row else None
+
+
 NODE_RESOLVERS: dict[str, NodeResolver] = {
+    "Export": _export,
     "Booking": _booking,
     "Guest": _guest,
     "Customer": _customer,

@@ -9,7 +9,7 @@ import strawberry
 from tortoise.models import Model
 
 from models.errors import InvalidArgument
-from models.pagination import MAX_PAGE_SIZE, Page, PageRequest
+from models.pagination import MAX_PAGE_SIZE, MAX_ROW_ID, Page, PageRequest
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT", bound=Model)
@@ -31,7 +31,7 @@ def from_global_id(global_id: str) -> tuple[str, int]:
         raise InvalidArgument(
             f"ID {global_id!r} is not a tourdesk ID; pass the `id` of an object from this API."
         ) from error
-    if not type_name or number < 1 or str(number) != pk:
+    if not type_name or not 1 <= number <= MAX_ROW_ID or str(number) != pk:
         raise InvalidArgument(
             f"ID {global_id!r} is not a tourdesk ID; pass the `id` of an object from this API."
         )
@@ -43,7 +43,8 @@ def pk_of(global_id: str, type_name: str, argument: str = "id") -> int:
     found_type, pk = from_global_id(global_id)
     if found_type != type_name:
         raise InvalidArgument(
-            f"`{argument}` is the ID of a {found_type}, but a {type_name} ID is expected."
+            f"`{argument}` is {global_id!r}, the ID of a {found_type}, "
+            f"but a {type_name} ID is expected."
         )
     return pk
 

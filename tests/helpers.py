@@ -29,10 +29,15 @@ class Result:
 
 
 async def execute(
-    user: User | None, document: str, variables: dict[str, Any] | None = None
+    user: User | None,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
 ) -> Result:
+    """Run `document` as `user`, as if the request carried the bearer token `token`."""
     viewer = await viewer_for(user) if user else None
-    context = Context(viewer=viewer, loaders=build_loaders(viewer))
+    context = Context(viewer=viewer, loaders=build_loaders(viewer), token=token)
     result: ExecutionResult = await SCHEMA.execute(
         document, variable_values=variables, context_value=context
     )

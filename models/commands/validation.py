@@ -8,23 +8,34 @@ from models.catalog import CustomField
 from models.enums import CustomFieldType
 from models.errors import ErrorCode, InputError
 
-# Deliberately loose: one @, a dot in the domain, no spaces. Deliverability is the mail
+# Deliberately loose: one @, a dot in the domain, no spaces or NUL. Deliverability is the mail
 # system's business; this only catches typing mistakes.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_ANSWER_LENGTH = 2000
+# Digits allowed on each side of the decimal point of a NUMBER answer.
+MAX_NUMBER_DIGITS = 30
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def nul_character_error(field: str) -> InputError:
+    # PostgreSQL text columns cannot store NUL, so such input is rejected before any write.
+    return InputError(
+        field, ErrorCode.INVALID, f"`{field}` contains a NUL character (\\x00); remove it."
+    )
+
+
 def check_name(field: str, value: str, errors: list[InputError], *, max_length: int = 100) -> None:
     stripped = value.strip()
     if not stripped:
         errors.append(InputError(field, ErrorCode.REQUIRED, f"`{field}` is empty; enter a name."))
+    elif "\x00" in stripped:
+        errors.append(nul_character_error(field))
     elif len(stripped) > max_length:
         errors.append(
             InputError(
@@ -86,6 +97,10 @@ def normalise_answers(
     """Check answers against the custom-field definitions and return value by custom field id."""
     by_key = {definition.key: definition for definition in definitions}
     values: dict[int, str] = {}
+    answered: set[int] = set()
+    # A field whose answer is invalid or repeated already has an error; REQUIRED as well would
+    # ask the client to answer a question it did answer.
+    invalid: set[int] = set()
 
     for key, raw_value in answers:
         field = f"{path}.{key}"
@@ -100,17 +115,22 @@ def normalise_answers(
                 )
             )
             continue
-        if definition.id in values:
+        if definition.id in answered:
             errors.append(
                 InputError(field, ErrorCode.DUPLICATE, f"{key!r} is answered more than once.")
             )
+            invalid.add(definition.id)
             continue
+        answered.add(definition.id)
+        error_count = len(errors)
         value = _normalise_value(field, definition, raw_value.strip(), errors)
         if value:
             values[definition.id] = value
+        elif len(errors) > error_count:
+            invalid.add(definition.id)
 
     for definition in definitions:
-        if definition.required and definition.id not in values:
+        if definition.required and definition.id not in values and definition.id not in invalid:
             errors.append(
                 InputError(
                     f"{path}.{definition.key}",
@@ -125,6 +145,9 @@ def _normalise_value(
     field: str, definition: CustomField, value: str, errors: list[InputError]
 ) -> str | None:
     if not value:
+        return None
+    if "\x00" in value:
+        errors.append(nul_character_error(field))
         return None
     if len(value) > MAX_ANSWER_LENGTH:
         errors.append(
@@ -171,4 +194,17 @@ def _normalise_number(field: str, value: str, errors: list[InputError]) -> str |
             InputError(field, ErrorCode.INVALID, f"{value!r} is not a number like 72 or 72.5.")
         )
         return None
-    return str(number)
+    # Checked before formatting, because the plain form of 1e999999999 would be a billion digits.
+    exponent = int(number.as_tuple().exponent)
+    if number.adjusted() >= MAX_NUMBER_DIGITS or exponent < -MAX_NUMBER_DIGITS:
+        errors.append(
+            InputError(
+                field,
+                ErrorCode.INVALID,
+                f"{value!r} is out of range; use at most {MAX_NUMBER_DIGITS} digits before "
+                "and after the decimal point.",
+            )
+        )
+        return None
+    # Plain decimal notation, so "1e2" is stored as "100"; trailing zeros stay as entered.
+    return format(number, "f")

@@ -53,6 +53,9 @@ def check_search(search: str) -> None:
         raise InvalidArgument(
             f"`search` has {len(search)} characters; use at most {MAX_SEARCH_LENGTH}."
         )
+    # PostgreSQL rejects NUL in text parameters.
+    if "\x00" in search:
+        raise InvalidArgument("`search` contains a NUL character (\\x00); remove it.")
 
 
 def filter_bookings(

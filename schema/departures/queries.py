@@ -4,9 +4,11 @@ from typing import Annotated
 
 import strawberry
 
+from models.access import Permission
 from models.catalog import Activity as ActivityRow
 from models.catalog import CustomField
 from models.queries.departures import DepartureFilter, list_departures
+from models.queries.visibility import require
 from schema.common import DateRangeInput, date_range
 from schema.context import Info, viewer_of
 from schema.departures.types import Activity, CustomFieldDefinition, Departure
@@ -54,7 +56,7 @@ class DepartureQueries:
         departure_filter = DepartureFilter(
             trip_date=date_range(value.trip_date),
             activity_id=pk_of(value.activity, "Activity", "filter.activity")
-            if value.activity
+            if value.activity is not None
             else None,
             include_suppliers=value.include_suppliers,
         )
@@ -66,6 +68,7 @@ class DepartureQueries:
     @strawberry.field(description="Your organization's activities, by name.")
     async def activities(self, info: Info) -> list[Activity]:
         viewer = viewer_of(info)
+        require(viewer, Permission.READ_CATALOG)
         rows = await ActivityRow.filter(organization_id=viewer.organization_id).order_by(
             "name", "id"
         )
@@ -74,6 +77,7 @@ class DepartureQueries:
     @strawberry.field(description="Your organization's custom questions, in display order.")
     async def custom_fields(self, info: Info) -> list[CustomFieldDefinition]:
         viewer = viewer_of(info)
+        require(viewer, Permission.READ_CATALOG)
         rows = await CustomField.filter(organization_id=viewer.organization_id).order_by(
             "scope", "position", "id"
         )

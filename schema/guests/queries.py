@@ -83,10 +83,10 @@ def guest_filter(value: GuestFilterInput | None) -> GuestFilter:
         search=value.search or "",
         include_partners=value.include_partners,
         departure_id=pk_of(value.departure, "Departure", "filter.departure")
-        if value.departure
+        if value.departure is not None
         else None,
         activity_id=pk_of(value.activity, "Activity", "filter.activity")
-        if value.activity
+        if value.activity is not None
         else None,
     )
     return GuestFilter(
