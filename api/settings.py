@@ -1,6 +1,7 @@
 """Settings read from `TOURDESK_*` environment variables."""
 
 import secrets
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,18 @@ class Settings(BaseSettings):
     max_tokens: Annotated[int, Field(ge=100)] = 4000
     introspection: bool = True
 
+    # Exports: where files go, how long a download URL works, how long files are kept, and how
+    # long `createExport` waits for a small export to finish before it returns.
+    export_dir: Path = VAR_DIR / "exports"
+    export_url_ttl: timedelta = timedelta(minutes=15)
+    export_retention: timedelta = timedelta(days=7)
+    export_wait: timedelta = timedelta(seconds=3)
+    # A job whose worker sent no heartbeat for this long is taken over or failed.
+    export_stale_after: timedelta = timedelta(seconds=60)
+    export_sweep_interval: timedelta = timedelta(minutes=10)
+    # Earlier secret keys, comma-separated: download URLs they signed still verify.
+    old_secret_keys: str = ""
+
     @field_validator("database_url")
     @classmethod
     def check_database_scheme(cls, value: str) -> str:
@@ -52,6 +65,17 @@ class Settings(BaseSettings):
                 "use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
             )
         return value
+
+    @field_validator("export_url_ttl", "export_wait", "export_stale_after", "export_sweep_interval")
+    @classmethod
+    def check_positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError(f"{value} is not a positive duration; use seconds, such as 900")
+        return value
+
+    @property
+    def old_secret_key_list(self) -> tuple[str, ...]:
+        return tuple(key.strip() for key in self.old_secret_keys.split(",") if key.strip())
 
     @property
     def is_production(self) -> bool:

@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "models.catalog",
     "models.customers",
     "models.bookings",
+    "models.exports",
 ]

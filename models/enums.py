@@ -49,3 +49,23 @@ class Role(StrEnum):
     ACCOUNTANT = "ACCOUNTANT"
     EDITOR = "EDITOR"
     GUIDE = "GUIDE"
+
+
+class ExportList(StrEnum):
+    GUESTS = "GUESTS"
+    CUSTOMERS = "CUSTOMERS"
+    USERS = "USERS"
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+
+
+class CsvDelimiter(StrEnum):
+    COMMA = "COMMA"
+    SEMICOLON = "SEMICOLON"
+    TAB = "TAB"

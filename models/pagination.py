@@ -1,7 +1,8 @@
 """Keyset pagination over (sort key, id), shared by every list and by the exports.
 
-A cursor holds the sort value and the id of a row, so rows that share a sort value are neither
-skipped nor repeated, and rows inserted between two requests do not shift the pages.
+A cursor contains the sort value and the id of a row, so rows that share a sort value are neither
+skipped nor repeated, and rows inserted between two requests do not shift the pages. It also names
+its list and order, so that it is rejected anywhere else.
 """
 
 import base64
@@ -100,8 +101,8 @@ def decode_cursor(sort: SortKey, cursor: str, *, scope: str = "") -> tuple[Any, 
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         order, value, row_id = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        # Values of another order may parse as this one's (two timestamps), but would seek to
-        # an unrelated position; a cursor only works with the list and order that produced it.
+        # A cursor of another order may parse as this one's, as two timestamps do, but it would
+        # seek to an unrelated position. So a cursor works only in the list and order it came from.
         if order != _order_name(sort, scope):
             raise ValueError(f"cursor of order {order!r}")
         if not isinstance(row_id, int) or isinstance(row_id, bool):

@@ -1,8 +1,8 @@
 """The per-request context every resolver receives as `info.context`."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import strawberry
 
@@ -11,6 +11,25 @@ from models.errors import DomainError, ErrorCode
 
 if TYPE_CHECKING:
     from schema.dataloaders import Loaders
+
+
+class ExportService(Protocol):
+    """What the export fields need from the service around the schema."""
+
+    retention: timedelta
+    wait: timedelta
+
+    def download_url(self, export_id: int) -> str:
+        """Sign a short-lived download URL for a finished export."""
+        ...
+
+    def submitted(self) -> None:
+        """Tell the worker that a job was queued."""
+        ...
+
+    async def wait_for(self, export_id: int) -> None:
+        """Wait up to `wait` for an export to finish."""
+        ...
 
 
 class NotAuthenticated(DomainError):
@@ -26,7 +45,12 @@ class Context:
     # The bearer token of the request, kept so that `logout` can revoke it.
     token: str | None = None
     token_ttl: timedelta = timedelta(days=7)
-    extra: dict[str, Any] = field(default_factory=dict)
+    exports: ExportService | None = None
+
+    def require_exports(self) -> ExportService:
+        if self.exports is None:
+            raise RuntimeError("This server was started without an export service")
+        return self.exports
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:

@@ -28,6 +28,9 @@ from schema.customers.types import Customer
 from schema.departures.queries import DepartureQueries
 from schema.departures.types import Activity, CustomFieldDefinition, Departure
 from schema.errors import MaskUnexpectedErrors, is_unexpected, tag_with_code
+from schema.exports.mutations import ExportMutations
+from schema.exports.queries import ExportQueries
+from schema.exports.types import Export
 from schema.guests.mutations import GuestMutations
 from schema.guests.queries import GuestQueries
 from schema.guests.types import Guest
@@ -41,13 +44,19 @@ logger = logging.getLogger(__name__)
 
 @strawberry.type(description="Reading tourdesk: every list and object a viewer may see.")
 class Query(
-    NodeQueries, UserQueries, BookingQueries, GuestQueries, CustomerQueries, DepartureQueries
+    NodeQueries,
+    UserQueries,
+    BookingQueries,
+    GuestQueries,
+    CustomerQueries,
+    DepartureQueries,
+    ExportQueries,
 ):
     pass
 
 
 @strawberry.type(description="Changing tourdesk: each mutation takes one `input` argument.")
-class Mutation(AuthMutations, BookingMutations, GuestMutations, UserMutations):
+class Mutation(AuthMutations, BookingMutations, GuestMutations, UserMutations, ExportMutations):
     pass
 
 
@@ -57,6 +66,7 @@ NODE_TYPES = [
     Customer,
     CustomFieldDefinition,
     Departure,
+    Export,
     Guest,
     Organization,
     User,

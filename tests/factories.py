@@ -8,6 +8,7 @@ from itertools import count
 from typing import Any
 
 from models.access import Viewer
+from models.commands.auth import viewer_from_user
 from models.bookings import Booking, Buyer, CustomFieldAnswer, Guest
 from models.catalog import Activity, CustomField, Departure
 from models.customers import Customer
@@ -226,15 +227,8 @@ async def _customer_for(
 
 
 async def viewer_for(user: User) -> Viewer:
-    organization = await Organization.get(id=user.organization_id)
-    roles = await UserRole.filter(user_id=user.id).values_list("role", flat=True)
-    return Viewer(
-        user_id=user.id,
-        organization_id=organization.id,
-        time_zone=organization.time_zone,
-        currency=organization.currency,
-        roles=frozenset(Role(role) for role in roles),
-    )
+    fetched = await User.get(id=user.id).select_related("organization")
+    return await viewer_from_user(fetched)
 
 
 def nodes(data: dict[str, Any], field_name: str) -> list[dict[str, Any]]:

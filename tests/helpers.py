@@ -6,7 +6,7 @@ from typing import Any
 from strawberry.types import ExecutionResult
 
 from models.users import User
-from schema.context import Context
+from schema.context import Context, ExportService
 from schema.dataloaders import build_loaders
 from schema.schema import GuardRails, build_schema
 from tests.factories import viewer_for
@@ -34,12 +34,16 @@ async def execute(
     variables: dict[str, Any] | None = None,
     *,
     token: str | None = None,
+    exports: ExportService | None = None,
 ) -> Result:
-    """Run `document` as `user`, as if the request carried the bearer token `token`."""
+    """Run `document` as `user`, as if the request carried the bearer token `token`.
+
+    `exports` is the export service the server would provide; export fields need one.
+    """
     viewer = await viewer_for(user) if user else None
-    context = Context(viewer=viewer, loaders=build_loaders(viewer), token=token)
+    context = Context(viewer=viewer, loaders=build_loaders(viewer), token=token, exports=exports)
     result: ExecutionResult = await SCHEMA.execute(
         document, variable_values=variables, context_value=context
     )
-    errors = [error.formatted for error in result.errors or []]
+    errors = [dict(error.formatted) for error in result.errors or []]
     return Result(data=result.data, errors=errors)

@@ -49,6 +49,9 @@ def _invalid_credentials() -> InputErrors:
 
 async def sign_in(email: str, password: str, *, token_ttl: timedelta) -> SignIn:
     now = datetime.now(UTC)
+    # No account has a NUL in its email, and PostgreSQL rejects NUL in a query parameter.
+    if "\x00" in email:
+        raise _invalid_credentials()
     user = await User.get_or_none(email=normalise_email(email), is_active=True)
 
     if user is not None and user.locked_until is not None and user.locked_until > now:
@@ -111,7 +114,17 @@ async def viewer_for_token(token: str) -> Viewer | None:
     if access is None:
         return None
 
-    user = access.user
+    return await viewer_from_user(access.user)
+
+
+async def viewer_for_user(user_id: int) -> Viewer | None:
+    """Return the viewer of an active user, as export jobs that run on its behalf need."""
+    user = await User.get_or_none(id=user_id, is_active=True).select_related("organization")
+    return await viewer_from_user(user) if user else None
+
+
+async def viewer_from_user(user: User) -> Viewer:
+    """Build the viewer of a user whose organization is fetched."""
     roles = await UserRole.filter(user_id=user.id).values_list("role", flat=True)
     return Viewer(
         user_id=user.id,

@@ -337,18 +337,22 @@ async def _writable_booking(viewer: Viewer, booking_id: int) -> Booking:
     return booking
 
 
+def _already_cancelled(booking: Booking) -> InputErrors:
+    return InputErrors(
+        [
+            InputError(
+                "id",
+                ErrorCode.ALREADY_CANCELLED,
+                f"Booking {booking.reference} is already cancelled.",
+            )
+        ]
+    )
+
+
 async def cancel_booking(viewer: Viewer, booking_id: int) -> Booking:
     booking = await _writable_booking(viewer, booking_id)
     if booking.status is BookingStatus.CANCELLED:
-        raise InputErrors(
-            [
-                InputError(
-                    "id",
-                    ErrorCode.ALREADY_CANCELLED,
-                    f"Booking {booking.reference} is already cancelled.",
-                )
-            ]
-        )
+        raise _already_cancelled(booking)
 
     now = datetime.now(UTC)
     async with in_transaction():
@@ -363,6 +367,8 @@ async def cancel_booking(viewer: Viewer, booking_id: int) -> Booking:
                 booking_count=F("booking_count") - 1,
                 total_spent=F("total_spent") - booking.total_amount,
             )
+    if not changed:
+        raise _already_cancelled(booking)
 
     logger.info("Booking %s cancelled by user %s", booking.id, viewer.user_id)
     await booking.refresh_from_db()

@@ -78,10 +78,10 @@ async def test_introspection_is_on_by_default(world):
 
 @pytest.fixture
 def broken_viewer_query(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def explode(*args, **kwargs):
+    def explode(*args, **kwargs):
         raise RuntimeError("secret detail from a bug")
 
-    monkeypatch.setattr("schema.users.queries.UserRow.get", explode)
+    monkeypatch.setattr("schema.users.queries.User.from_row", explode)
 
 
 @pytest.mark.usefixtures("broken_viewer_query")
@@ -92,6 +92,7 @@ async def test_unexpected_error_is_masked_and_logged(world, caplog):
         GuardRails(mask_unexpected_errors=True), VIEWER, world.user("alpine", Role.ADMIN)
     )
 
+    assert result.errors
     assert result.errors[0].message == "Unexpected error."
     assert result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR"}
     assert "secret detail from a bug" in caplog.text
@@ -103,4 +104,5 @@ async def test_unexpected_error_is_shown_when_masking_is_off(world):
         GuardRails(mask_unexpected_errors=False), VIEWER, world.user("alpine", Role.ADMIN)
     )
 
+    assert result.errors
     assert result.errors[0].message == "secret detail from a bug"

@@ -1,0 +1,1 @@
+"""CSV exports: writing files, storing them, signing download URLs and running the jobs."""

@@ -1,0 +1,83 @@
+"""Where export files live. Keys are made by the server, never taken from a request."""
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Protocol
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_SUFFIX = ".part"
+
+
+class ExportStorage(Protocol):
+    """A place for export files that every server process can read."""
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[str]]:
+        """Open a new file for `key` that readers see only once the block completes."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def path(self, key: str) -> Path: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def remove_stale_partials(self, older_than_seconds: float) -> int: ...
+
+
+class LocalExportStorage:
+    """A directory on a local disk or on a volume that all server processes mount."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        # Keys come from the server, but a key that escaped the root would be a bug worth a
+        # loud failure rather than a read of another file.
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"Export storage key {key!r} points outside {self.root}")
+        return path
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[str]]:
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = final.with_name(f"{final.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as stream:
+                yield stream
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return bool(key) and self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        if key:
+            self.path(key).unlink(missing_ok=True)
+
+    def remove_stale_partials(self, older_than_seconds: float) -> int:
+        """Delete partial files left by a process that died while writing them."""
+        if not self.root.exists():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for partial in self.root.rglob(f"*{PARTIAL_SUFFIX}"):
+            try:
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        if removed:
+            logger.info("Removed %s partial export files left by stopped processes", removed)
+        return removed
