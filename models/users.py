@@ -20,9 +20,6 @@ class User(Model):
     password_hash = fields.CharField(max_length=200)
     is_active = fields.BooleanField(default=True, db_index=True)
     last_sign_in_at = fields.DatetimeField(null=True)
-    # Consecutive failed sign-ins; each one past the free attempts doubles the lockout.
-    failed_sign_ins = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     roles: fields.ReverseRelation["UserRole"]
@@ -69,3 +66,23 @@ class AccessToken(Model):
 
     def __str__(self) -> str:
         return f"token {self.id} of user {self.user_id}"
+
+
+class SignInThrottle(Model):
+    """Consecutive failed sign-ins for one email, whether or not an account has that email.
+
+    Keying on the email rather than the account makes an unknown email lock exactly like a real
+    one, so lockouts do not reveal which accounts exist.
+    """
+
+    id = fields.IntField(primary_key=True)
+    email_key = fields.CharField(max_length=254, unique=True)
+    failures = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        table = "sign_in_throttle"
+
+    def __str__(self) -> str:
+        return f"{self.failures} failures"

@@ -6,13 +6,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from models.access import Viewer
 from models.commands.validation import normalise_email
 from models.errors import ErrorCode, InputError, InputErrors
 from models.passwords import verify_password
-from models.users import AccessToken, User, UserRole
+from models.users import AccessToken, SignInThrottle, User, UserRole
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ TOKEN_PREFIX = "td_"
 # Failed sign-ins allowed before each further one locks the account for a doubling delay.
 FREE_SIGN_IN_ATTEMPTS = 5
 MAX_LOCKOUT = timedelta(minutes=15)
+THROTTLE_MEMORY = timedelta(days=1)
+MAX_EMAIL_LENGTH = 254
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +52,15 @@ def _invalid_credentials() -> InputErrors:
 
 async def sign_in(email: str, password: str, *, token_ttl: timedelta) -> SignIn:
     now = datetime.now(UTC)
-    # No account has a NUL in its email, and PostgreSQL rejects NUL in a query parameter.
-    if "\x00" in email:
+    email_key = normalise_email(email)
+    # No account has a NUL in its email or one that long, and PostgreSQL rejects NUL in a
+    # query parameter.
+    if "\x00" in email_key or len(email_key) > MAX_EMAIL_LENGTH:
         raise _invalid_credentials()
-    user = await User.get_or_none(email=normalise_email(email), is_active=True)
 
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        seconds = int((user.locked_until - now).total_seconds()) + 1
+    throttle = await SignInThrottle.get_or_none(email_key=email_key)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        seconds = int((throttle.locked_until - now).total_seconds()) + 1
         raise InputErrors(
             [
                 InputError(
@@ -66,27 +71,36 @@ async def sign_in(email: str, password: str, *, token_ttl: timedelta) -> SignIn:
             ]
         )
 
+    user = await User.get_or_none(email=email_key, is_active=True)
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        if user is not None:
-            await _record_failure(user, now)
+        await _record_failure(email_key, now)
         raise _invalid_credentials()
 
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = now + token_ttl
     await AccessToken.create(user_id=user.id, token_hash=hash_token(token), expires_at=expires_at)
-    await User.filter(id=user.id).update(last_sign_in_at=now, failed_sign_ins=0, locked_until=None)
+    await User.filter(id=user.id).update(last_sign_in_at=now)
+    await SignInThrottle.filter(email_key=email_key).delete()
     logger.info("User %s signed in", user.id)
     return SignIn(token=token, expires_at=expires_at, user=user)
 
 
-async def _record_failure(user: User, now: datetime) -> None:
-    failures = user.failed_sign_ins + 1
+async def _record_failure(email_key: str, now: datetime) -> None:
+    # Rows of emails nobody tried for a day are dropped, so guessing many emails cannot grow
+    # the table without bound.
+    await SignInThrottle.filter(updated_at__lt=now - THROTTLE_MEMORY).delete()
+    try:
+        throttle, _ = await SignInThrottle.get_or_create(email_key=email_key)
+    except IntegrityError:
+        throttle = await SignInThrottle.get(email_key=email_key)
+
+    failures = throttle.failures + 1
     lockout = lockout_after(failures)
-    await User.filter(id=user.id).update(
-        failed_sign_ins=F("failed_sign_ins") + 1,
+    await SignInThrottle.filter(id=throttle.id).update(
+        failures=F("failures") + 1,
         locked_until=now + lockout if lockout else None,
     )
-    logger.warning("Failed sign-in %s for user %s", failures, user.id)
+    logger.warning("Failed sign-in number %s for throttle row %s", failures, throttle.id)
 
 
 async def sign_out(token: str) -> bool:

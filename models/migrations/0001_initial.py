@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from models.enums import BookingChannel, BookingStatus, CustomFieldScope, CustomFieldType, GuestCategory, PartnerConnectionStatus, Role
+from models.enums import BookingChannel, BookingStatus, CustomFieldScope, CustomFieldType, ExportList, ExportStatus, GuestCategory, PartnerConnectionStatus, Role
 from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
@@ -87,6 +87,18 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='SignInThrottle',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('email_key', fields.CharField(unique=True, max_length=254)),
+                ('failures', fields.IntField(default=0)),
+                ('locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(db_index=True, auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'sign_in_throttle', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Consecutive failed sign-ins for one email, whether or not an account has that email.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='User',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -97,8 +109,6 @@ class Migration(migrations.Migration):
                 ('password_hash', fields.CharField(max_length=200)),
                 ('is_active', fields.BooleanField(default=True, db_index=True)),
                 ('last_sign_in_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('failed_sign_ins', fields.IntField(default=0)),
-                ('locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'app_user', 'app': 'models', 'pk_attr': 'id'},
@@ -164,6 +174,32 @@ class Migration(migrations.Migration):
                 ('marketing_consent', fields.BooleanField(default=False)),
             ],
             options={'table': 'buyer', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The paying customer of one booking, as entered when the booking was made.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Export',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', db_index=True, db_constraint=True, to_field='id', related_name='exports', on_delete=OnDelete.CASCADE)),
+                ('requested_by', fields.ForeignKeyField('models.User', source_field='requested_by_id', db_index=True, db_constraint=True, to_field='id', related_name='exports', on_delete=OnDelete.CASCADE)),
+                ('list', fields.CharEnumField(description='GUESTS: GUESTS\nCUSTOMERS: CUSTOMERS\nUSERS: USERS', enum_type=ExportList, max_length=16)),
+                ('filters', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('options', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('status', fields.CharEnumField(db_index=True, description='QUEUED: QUEUED\nRUNNING: RUNNING\nDONE: DONE\nFAILED: FAILED\nEXPIRED: EXPIRED', enum_type=ExportStatus, max_length=16)),
+                ('rows_written', fields.IntField(default=0)),
+                ('rows_expected', fields.IntField(null=True)),
+                ('file_name', fields.CharField(default='', max_length=255)),
+                ('storage_key', fields.CharField(default='', max_length=255)),
+                ('error', fields.TextField(default='', unique=False)),
+                ('attempts', fields.IntField(default=0)),
+                ('claimed_by', fields.CharField(default='', max_length=64)),
+                ('heartbeat_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('started_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'export', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One export job and the record of it, kept after its file expires.'},
             bases=['Model'],
         ),
         ops.CreateModel(
