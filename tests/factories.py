@@ -8,9 +8,9 @@ from itertools import count
 from typing import Any
 
 from models.access import Viewer
-from models.commands.auth import viewer_from_user
 from models.bookings import Booking, Buyer, CustomFieldAnswer, Guest
 from models.catalog import Activity, CustomField, Departure
+from models.commands.auth import viewer_from_user
 from models.customers import Customer
 from models.dates import local_date
 from models.enums import (

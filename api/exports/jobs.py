@@ -26,6 +26,7 @@ from models.commands.exports import (
     finish_export,
     record_progress,
     require_export_permission,
+    start_writing,
 )
 from models.dates import zone_of
 from models.enums import ExportList
@@ -140,6 +141,7 @@ async def run_export(
     options = ExportOptions.from_json(export.options)
     key = f"{export.organization_id}/{export.id}-{secrets.token_hex(8)}.csv"
     throttle = _ProgressThrottle(export, progress_every_seconds)
+    await start_writing(export, key)
     try:
         with storage.writer(key) as stream:
             rows = await write_csv(viewer, list_filter, options, stream, throttle)
@@ -150,9 +152,11 @@ async def run_export(
         await fail_export(export, error.message)
         return
 
-    await finish_export(
+    finished = await finish_export(
         export, rows=rows, file_name=await file_name_for(export, viewer), storage_key=key
     )
+    if not finished:
+        storage.delete(key)
 
 
 class _ProgressThrottle:

@@ -3,7 +3,7 @@
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
@@ -27,7 +27,9 @@ class ExportStorage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def remove_stale_partials(self, older_than_seconds: float) -> int: ...
+    def remove_stale_partials(
+        self, older_than_seconds: float, keep: Collection[str] = ()
+    ) -> int: ...
 
 
 class LocalExportStorage:
@@ -65,13 +67,21 @@ class LocalExportStorage:
         if key:
             self.path(key).unlink(missing_ok=True)
 
-    def remove_stale_partials(self, older_than_seconds: float) -> int:
-        """Delete partial files left by a process that died while writing them."""
+    def remove_stale_partials(self, older_than_seconds: float, keep: Collection[str] = ()) -> int:
+        """Delete partial files left by a process that died while writing them.
+
+        `keep` lists the keys of jobs still running: their partial files stay, however long
+        their last write was ago.
+        """
         if not self.root.exists():
             return 0
         cutoff = time.time() - older_than_seconds
+        kept = {self.path(key) for key in keep}
         removed = 0
         for partial in self.root.rglob(f"*{PARTIAL_SUFFIX}"):
+            # A partial file is named "<final name>.<pid>.part".
+            if partial.with_name(partial.name.rsplit(".", 2)[0]) in kept:
+                continue
             try:
                 if partial.stat().st_mtime < cutoff:
                     partial.unlink()

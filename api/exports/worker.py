@@ -18,6 +18,7 @@ from models.commands.exports import (
     expire_exports,
     fail_export,
     recover_stale_exports,
+    running_storage_keys,
 )
 from models.enums import ExportStatus
 from models.exports import Export
@@ -71,7 +72,7 @@ class ExportWorker:
         # waiting for its heartbeat to go stale.
         requeued = await Export.filter(
             claimed_by=self.worker_id, status=ExportStatus.RUNNING
-        ).update(status=ExportStatus.QUEUED, claimed_by="", rows_written=0)
+        ).update(status=ExportStatus.QUEUED, claimed_by="", rows_written=0, storage_key="")
         logger.info("Export worker %s stopped, %s jobs queued again", self.worker_id, requeued)
 
     async def run_next(self) -> bool:
@@ -132,7 +133,10 @@ class ExportWorker:
         for export in await expire_exports():
             self.storage.delete(export.storage_key)
             logger.info("Export %s expired and its file was deleted", export.id)
-        self.storage.remove_stale_partials(self.stale_after.total_seconds())
+        fresh_after = datetime.now(UTC) - self.stale_after
+        self.storage.remove_stale_partials(
+            self.stale_after.total_seconds(), keep=await running_storage_keys(fresh_after)
+        )
         if requeued or failed:
             logger.info("Export sweep: %s jobs queued again, %s failed", requeued, failed)
 

@@ -162,8 +162,22 @@ async def record_progress(export: Export, rows_written: int, rows_expected: int 
     )
 
 
-async def finish_export(export: Export, *, rows: int, file_name: str, storage_key: str) -> None:
-    await Export.filter(id=export.id, claimed_by=export.claimed_by).update(
+async def start_writing(export: Export, storage_key: str) -> None:
+    """Record where the job writes, so sweeps of other processes leave its partial file alone."""
+    await Export.filter(id=export.id, claimed_by=export.claimed_by).update(storage_key=storage_key)
+
+
+async def running_storage_keys(fresh_after: datetime) -> list[str]:
+    """Return the storage keys of jobs whose worker sent a heartbeat since `fresh_after`."""
+    keys = await Export.filter(
+        status=ExportStatus.RUNNING, heartbeat_at__gte=fresh_after
+    ).values_list("storage_key", flat=True)
+    return [str(key) for key in keys if key]
+
+
+async def finish_export(export: Export, *, rows: int, file_name: str, storage_key: str) -> bool:
+    """Mark a job DONE; return False when another worker took it over meanwhile."""
+    finished = await Export.filter(id=export.id, claimed_by=export.claimed_by).update(
         status=ExportStatus.DONE,
         rows_written=rows,
         rows_expected=rows,
@@ -172,12 +186,21 @@ async def finish_export(export: Export, *, rows: int, file_name: str, storage_ke
         finished_at=datetime.now(UTC),
         error="",
     )
+    if not finished:
+        logger.warning("Export %s was taken over by another worker; dropping this run", export.id)
+        return False
     logger.info("Export %s done with %s rows", export.id, rows)
+    return True
 
 
 async def fail_export(export: Export, reason: str) -> None:
-    await Export.filter(id=export.id).update(
-        status=ExportStatus.FAILED, error=reason, finished_at=datetime.now(UTC)
+    # Only the worker that holds the job may fail it: a run taken over after a stale heartbeat
+    # must not fail the run that replaced it.
+    await Export.filter(id=export.id, claimed_by=export.claimed_by).update(
+        status=ExportStatus.FAILED,
+        error=reason,
+        finished_at=datetime.now(UTC),
+        storage_key="",
     )
     logger.warning("Export %s failed: %s", export.id, reason)
 
@@ -196,7 +219,7 @@ async def recover_stale_exports(stale_after: timedelta) -> tuple[int, int]:
         if export.attempts < MAX_ATTEMPTS:
             changed = await Export.filter(
                 id=export.id, status=ExportStatus.RUNNING, claimed_by=export.claimed_by
-            ).update(status=ExportStatus.QUEUED, claimed_by="", rows_written=0)
+            ).update(status=ExportStatus.QUEUED, claimed_by="", rows_written=0, storage_key="")
             requeued += changed
             if changed:
                 logger.warning(

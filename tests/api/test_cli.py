@@ -1,0 +1,205 @@
+"""The `tourdesk` command, run as a subprocess against its own SQLite file."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD_PASSWORD = "long enough password"
+
+
+def tourdesk(
+    *arguments: str, database: str = "", stdin: str = "", **environment: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TOURDESK_ENV": "development", **environment}
+    if database:
+        env["TOURDESK_DATABASE_URL"] = database
+    return subprocess.run(  # noqa: S603 (runs this project's own command)
+        [sys.executable, "-m", "api.cli", *arguments],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return result.stderr.strip().splitlines()
+
+
+@pytest.fixture(scope="module")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return the URL of a SQLite file that `tourdesk migrate` and `tourdesk seed` prepared."""
+    url = f"sqlite://{tmp_path_factory.mktemp('cli') / 'new-folder' / 'cli.sqlite3'}"
+    migrated = tourdesk("migrate", database=url)
+    assert migrated.returncode == 0, migrated.stderr
+    seeded = tourdesk("seed", "--bookings", "60", "--seed", "5", database=url)
+    assert seeded.returncode == 0, seeded.stderr
+    return url
+
+
+def test_migrate_creates_folder_and_tables(seeded_database):
+    again = tourdesk("migrate", database=seeded_database)
+
+    assert Path(seeded_database.removeprefix("sqlite://")).exists()
+    assert again.returncode == 0
+    assert "No migrations to apply" in again.stdout
+
+
+def test_seed_reports_progress_and_counts(tmp_path):
+    url = f"sqlite://{tmp_path / 'progress.sqlite3'}"
+    assert tourdesk("migrate", database=url).returncode == 0
+
+    result = tourdesk("seed", "--bookings", "30", database=url)
+
+    assert result.returncode == 0, result.stderr
+    assert "30 of 30 bookings written" in result.stdout
+    assert "Seeded 30 bookings" in result.stdout
+
+
+def test_seed_if_empty_skips_seeded_database(seeded_database):
+    result = tourdesk("seed", "--demo", "--if-empty", database=seeded_database)
+
+    assert result.returncode == 0
+    assert "skipped" in result.stdout
+
+
+def test_seed_twice_fails_in_one_line(seeded_database):
+    result = tourdesk("seed", "--demo", database=seeded_database)
+
+    assert result.returncode == 2
+    assert len(error_lines(result)) == 1
+    assert "already has organizations" in result.stderr
+
+
+def test_seed_in_production_fails(tmp_path):
+    url = f"sqlite://{tmp_path / 'production.sqlite3'}"
+
+    result = tourdesk("seed", "--demo", database=url, TOURDESK_ENV="production")
+
+    assert result.returncode == 2
+    assert error_lines(result) == [error_lines(result)[0]]
+    assert "production" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_seed_needs_demo_or_bookings():
+    result = tourdesk("seed")
+
+    assert result.returncode == 2
+    assert "--demo or --bookings" in result.stderr
+
+
+def test_unreachable_database_hides_password():
+    url = "postgres://tourdesk:not-for-logs@127.0.0.1:1/tourdesk"
+
+    result = tourdesk("migrate", database=url)
+
+    assert result.returncode == 2
+    assert len(error_lines(result)) == 1
+    assert "postgres://tourdesk:***@127.0.0.1:1/tourdesk" in result.stderr
+    assert "not-for-logs" not in result.stderr
+
+
+def test_missing_tables_suggest_migrate(tmp_path):
+    result = tourdesk("seed", "--demo", database=f"sqlite://{tmp_path / 'empty.sqlite3'}")
+
+    assert result.returncode == 2
+    assert "tourdesk migrate" in result.stderr
+
+
+def test_user_create_with_password_from_stdin(seeded_database):
+    result = tourdesk(
+        "user",
+        "create",
+        "--org",
+        "lakeside",
+        "--email",
+        "  Jo.Doe@Lakeside.Example ",
+        "--first-name",
+        "Jo",
+        "--last-name",
+        "D'Arcy",
+        "--role",
+        "agent",
+        "--role",
+        "ACCOUNTANT",
+        "--password-stdin",
+        database=seeded_database,
+        stdin="a good long password\n",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "jo.doe@lakeside.example" in result.stdout
+    assert "ACCOUNTANT, AGENT" in result.stdout
+    assert "a good long password" not in result.stdout + result.stderr
+
+
+def test_user_create_rejects_taken_email(seeded_database):
+    result = create_user(seeded_database, email=" ADMIN@alpine.example")
+
+    assert result.returncode == 2
+    assert error_lines(result) == [
+        "Error: A user with email 'admin@alpine.example' already exists."
+    ]
+
+
+def test_user_create_rejects_unknown_organization(seeded_database):
+    result = create_user(seeded_database, org="nowhere")
+
+    assert result.returncode == 2
+    assert "nowhere" in result.stderr
+    assert "alpine, lakeside, summit" in result.stderr
+
+
+def test_user_create_rejects_short_password(seeded_database):
+    result = create_user(seeded_database, password="too short")
+
+    assert result.returncode == 2
+    assert error_lines(result) == ["Error: The password has 9 characters; use at least 10."]
+
+
+def test_user_create_lists_every_invalid_option(seeded_database):
+    result = create_user(seeded_database, email="not-an-email", roles=("boss", "ADMIN", "chief"))
+
+    lines = error_lines(result)
+    assert result.returncode == 2
+    assert len(lines) == 3
+    assert "'not-an-email' is not a valid email address" in lines[0]
+    assert "Unknown role 'boss'" in lines[1]
+    assert "Unknown role 'chief'" in lines[2]
+
+
+def test_user_create_without_terminal_needs_password_stdin(seeded_database):
+    result = create_user(seeded_database, password=None)
+
+    assert result.returncode == 2
+    assert "--password-stdin" in result.stderr
+
+
+def create_user(
+    database: str,
+    *,
+    org: str = "alpine",
+    email: str = "new.person@alpine.example",
+    roles: tuple[str, ...] = ("EMPLOYEE",),
+    password: str | None = GOOD_PASSWORD,
+) -> subprocess.CompletedProcess[str]:
+    arguments = ["user", "create", "--org", org, "--email", email]
+    arguments += ["--first-name", "New", "--last-name", "Person"]
+    for role in roles:
+        arguments += ["--role", role]
+    if password is not None:
+        arguments.append("--password-stdin")
+    return tourdesk(*arguments, database=database, stdin=f"{password}\n" if password else "")
+
+
+def test_schema_prints_sdl():
+    result = tourdesk("schema")
+
+    assert result.returncode == 0, result.stderr
+    assert "type Query" in result.stdout
