@@ -4,31 +4,28 @@ Every failure the operator can fix is printed as one line starting with "Error:"
 exit code 2.
 """
 
-import asyncio
 import copy
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 from tortoise import Tortoise
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.logging import AccessFormatter
 
+from api.cli_support import CommandError, fail, load_settings, run_async
 from api.database import (
-    DATABASE_ERRORS,
     config_for,
     connected,
-    describe_database_error,
     ensure_sqlite_directory,
     redact_url,
 )
+from api.export_command import export_app
 from api.seed import (
     DEMO_PASSWORD,
     SeedError,
@@ -37,19 +34,18 @@ from api.seed import (
     seed_bookings,
     seed_demo,
 )
-from api.settings import Settings, SettingsError, get_settings, resolve_secret_key
+from api.settings import Settings, SettingsError, resolve_secret_key
 from models.commands import validation as check
 from models.commands.users import UserInput
 from models.commands.users import create_user as create_user_in
 from models.enums import Role
-from models.errors import InputError, InputErrors
+from models.errors import InputError
 from models.organizations import Organization
 from models.passwords import MIN_PASSWORD_LENGTH
 from models.users import User
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 # The packages `serve --reload` watches. Watching the whole working directory would also catch
 # writes to the SQLite files under var/.
@@ -65,46 +61,7 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage back-office users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-
-
-class CommandError(Exception):
-    """A failure the operator can fix. The command prints its message as it is."""
-
-
-def fail(*messages: str) -> NoReturn:
-    for message in messages:
-        typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def load_settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as error:
-        fail(*(_setting_error(detail["loc"], detail["msg"]) for detail in error.errors()))
-
-
-def _setting_error(location: tuple[int | str, ...], message: str) -> str:
-    variable = "TOURDESK_" + "_".join(map(str, location)).upper()
-    message = message.removeprefix("Value error, ")
-    return message if variable in message else f"{variable} is invalid: {message}."
-
-
-def run_async(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` on a new event loop, and print each database or command error in one line."""
-    try:
-        return asyncio.run(_call(work))
-    except (CommandError, SeedError) as error:
-        fail(str(error))
-    except InputErrors as errors:
-        fail(*(error.message for error in errors.errors))
-    except DATABASE_ERRORS as error:
-        logger.debug("Database command failed", exc_info=True)
-        fail(describe_database_error(settings.database_url, error))
-
-
-async def _call(work: Callable[[], Awaitable[T]]) -> T:
-    return await work()
+app.add_typer(export_app, name="export")
 
 
 @app.callback()

@@ -1,45 +1,11 @@
 """The `tourdesk` command, run as a subprocess against its own SQLite file."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.api.commands import error_lines, tourdesk
 
 GOOD_PASSWORD = "long enough password"
-
-
-def tourdesk(
-    *arguments: str, database: str = "", stdin: str = "", **environment: str
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TOURDESK_ENV": "development", **environment}
-    if database:
-        env["TOURDESK_DATABASE_URL"] = database
-    return subprocess.run(  # noqa: S603 (runs this project's own command)
-        [sys.executable, "-m", "api.cli", *arguments],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
-def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return result.stderr.strip().splitlines()
-
-
-@pytest.fixture(scope="module")
-def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Return the URL of a SQLite file that `tourdesk migrate` and `tourdesk seed` prepared."""
-    url = f"sqlite://{tmp_path_factory.mktemp('cli') / 'new-folder' / 'cli.sqlite3'}"
-    migrated = tourdesk("migrate", database=url)
-    assert migrated.returncode == 0, migrated.stderr
-    seeded = tourdesk("seed", "--bookings", "60", "--seed", "5", database=url)
-    assert seeded.returncode == 0, seeded.stderr
-    return url
 
 
 def test_migrate_creates_folder_and_tables(seeded_database):
