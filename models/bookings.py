@@ -84,8 +84,10 @@ class Guest(Model):
     last_name = fields.CharField(max_length=100, db_index=True)
     email = fields.CharField(max_length=254, default="")
     phone = fields.CharField(max_length=40, default="")
-    category = fields.CharEnumField(GuestCategory, max_length=16, default=GuestCategory.ADULT)
-    checked_in_at = fields.DatetimeField(null=True)
+    category = fields.CharEnumField(
+        GuestCategory, max_length=16, default=GuestCategory.ADULT, db_index=True
+    )
+    checked_in_at = fields.DatetimeField(null=True, db_index=True)
     # Order of the guest within the booking, as entered.
     position = fields.IntField(default=0)
 

@@ -26,10 +26,10 @@ class Customer(Model):
     phone = fields.CharField(max_length=40, default="")
     country = fields.CharField(max_length=2, default="")
     language = fields.CharField(max_length=16, default="")
-    marketing_consent = fields.BooleanField(default=False)
+    marketing_consent = fields.BooleanField(default=False, db_index=True)
     # Bookings that are not cancelled, and the sum of their totals.
     booking_count = fields.IntField(default=0)
-    total_spent = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    total_spent = fields.DecimalField(max_digits=14, decimal_places=2, default=0, db_index=True)
     first_booking_at = fields.DatetimeField(db_index=True)
     last_booking_at = fields.DatetimeField(db_index=True)
 
