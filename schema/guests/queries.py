@@ -5,10 +5,10 @@ from typing import Annotated
 
 import strawberry
 
-from models.enums import BookingStatus, GuestCategory
-from models.queries.bookings import BookingFilter
+from models.enums import GuestCategory
 from models.queries.guests import GuestFilter, GuestSort, list_guests
-from schema.common import DateRangeInput, SortDirection, date_range
+from schema.bookings.queries import BookingFilterInput, booking_filter
+from schema.common import DateRangeInput, SortDirection
 from schema.context import Info, viewer_of
 from schema.guests.types import Guest
 from schema.relay import (
@@ -19,7 +19,6 @@ from schema.relay import (
     Connection,
     build_connection,
     page_request,
-    pk_of,
 )
 
 
@@ -41,15 +40,11 @@ class GuestOrder:
 
 
 @strawberry.input(description="Filters of a guests list; all given filters must match.")
-class GuestFilterInput:
-    trip_date: DateRangeInput | None = strawberry.field(
-        default=None, description="Departure start dates, in the supplier's time zone."
-    )
+class GuestFilterInput(BookingFilterInput):
+    """The bookings filter, applied to each guest's booking, and the guest's own fields."""
+
     booking_date: DateRangeInput | None = strawberry.field(
         default=None, description="Dates the guests' bookings were made, in your time zone."
-    )
-    status: list[BookingStatus] | None = strawberry.field(
-        default=None, description="Any of these booking statuses."
     )
     search: str | None = strawberry.field(
         default=None,
@@ -59,38 +54,27 @@ class GuestFilterInput:
         default=False,
         description="Also list guests of bookings that ACTIVE partners sold on your activities.",
     )
-    category: list[GuestCategory] | None = strawberry.field(
-        default=None, description="Any of these guest categories."
-    )
-    checked_in: bool | None = strawberry.field(
-        default=None, description="Only guests checked in (true) or not yet (false)."
-    )
     departure: strawberry.ID | None = strawberry.field(
         default=None, description="Only guests on this departure."
     )
     activity: strawberry.ID | None = strawberry.field(
         default=None, description="Only guests on departures of this activity."
     )
+    category: list[GuestCategory] | None = strawberry.field(
+        default=None, description="Any of these guest categories."
+    )
+    checked_in: bool | None = strawberry.field(
+        default=None, description="Only guests checked in (true) or not yet (false)."
+    )
 
 
 def guest_filter(value: GuestFilterInput | None) -> GuestFilter:
     if value is None:
         return GuestFilter()
-    booking = BookingFilter(
-        trip_date=date_range(value.trip_date),
-        booking_date=date_range(value.booking_date),
-        statuses=tuple(value.status or ()),
-        search=value.search or "",
-        include_partners=value.include_partners,
-        departure_id=pk_of(value.departure, "Departure", "filter.departure")
-        if value.departure is not None
-        else None,
-        activity_id=pk_of(value.activity, "Activity", "filter.activity")
-        if value.activity is not None
-        else None,
-    )
     return GuestFilter(
-        booking=booking, categories=tuple(value.category or ()), checked_in=value.checked_in
+        booking=booking_filter(value),
+        categories=tuple(value.category or ()),
+        checked_in=value.checked_in,
     )
 
 
