@@ -145,6 +145,17 @@ class CustomFieldByIdLoader(DataLoader[int, CustomField | None]):
         return _by_id(await CustomField.filter(id__in=keys), keys)
 
 
+class CustomFieldsByOrganizationIdLoader(DataLoader[int, list[CustomField]]):
+    def __init__(self) -> None:
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: list[int]) -> list[list[CustomField]]:
+        custom_fields = await CustomField.filter(organization_id__in=keys).order_by(
+            "scope", "position", "id"
+        )
+        return _grouped(custom_fields, "organization_id", keys)
+
+
 class UserByIdLoader(DataLoader[int, User | None]):
     def __init__(self) -> None:
         super().__init__(load_fn=self._load)
@@ -175,6 +186,7 @@ class Loaders:
     booking_answers_by_booking_id: BookingAnswersByBookingIdLoader
     answers_by_guest_id: AnswersByGuestIdLoader
     custom_field_by_id: CustomFieldByIdLoader
+    custom_fields_by_organization_id: CustomFieldsByOrganizationIdLoader
     user_by_id: UserByIdLoader
     roles_by_user_id: RolesByUserIdLoader
 
@@ -192,6 +204,7 @@ def build_loaders(viewer: Viewer | None) -> Loaders:
         booking_answers_by_booking_id=BookingAnswersByBookingIdLoader(),
         answers_by_guest_id=AnswersByGuestIdLoader(),
         custom_field_by_id=CustomFieldByIdLoader(),
+        custom_fields_by_organization_id=CustomFieldsByOrganizationIdLoader(),
         user_by_id=UserByIdLoader(),
         roles_by_user_id=RolesByUserIdLoader(),
     )

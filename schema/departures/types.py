@@ -58,6 +58,18 @@ class Activity(Node):
             organization_pk=row.organization_id,
         )
 
+    @strawberry.field(
+        description=(
+            "The questions asked when booking this activity: its organization's custom "
+            "fields. A partner reads here what a supplier's bookings must answer."
+        )
+    )
+    async def custom_fields(self, info: Info) -> list[CustomFieldDefinition]:
+        loader = info.context.loaders.custom_fields_by_organization_id
+        return [
+            CustomFieldDefinition.from_row(row) for row in await loader.load(self.organization_pk)
+        ]
+
 
 @strawberry.type(description="A staff member assigned to guide a departure.")
 class Guide:

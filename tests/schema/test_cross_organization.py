@@ -475,3 +475,20 @@ async def test_mutation_on_other_organization_is_not_found(
     assert result.codes == ["NOT_FOUND"]
     assert result.data is None
     assert await snapshot() == before
+
+
+SUPPLIER_QUESTIONS = """
+query {
+  departures(first: 1, filter: {includeSuppliers: true}) {
+    nodes { activity { name customFields { key required } } }
+  }
+}
+"""
+
+
+async def test_partner_reads_supplier_questions_through_activity(world):
+    result = await execute(world.user("lakeside", Role.ADMIN), SUPPLIER_QUESTIONS)
+
+    assert result.errors == []
+    questions = result.data["departures"]["nodes"][0]["activity"]["customFields"]
+    assert {"key": "weight_kg", "required": True} in questions
