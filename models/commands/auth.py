@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 
 from models.access import Viewer
 from models.commands.validation import normalise_email
@@ -40,7 +39,10 @@ def lockout_after(failures: int) -> timedelta:
     """Return how long the account stays locked after `failures` consecutive failed sign-ins."""
     if failures < FREE_SIGN_IN_ATTEMPTS:
         return timedelta(0)
-    return min(timedelta(seconds=2 ** (failures - FREE_SIGN_IN_ATTEMPTS)), MAX_LOCKOUT)
+    # The exponent is capped: 2**10 seconds is past MAX_LOCKOUT already, and an uncapped power
+    # overflows timedelta after about fifty failures.
+    exponent = min(failures - FREE_SIGN_IN_ATTEMPTS, 10)
+    return min(timedelta(seconds=2**exponent), MAX_LOCKOUT)
 
 
 def _invalid_credentials() -> InputErrors:
@@ -58,22 +60,10 @@ async def sign_in(email: str, password: str, *, token_ttl: timedelta) -> SignIn:
     if "\x00" in email_key or len(email_key) > MAX_EMAIL_LENGTH:
         raise _invalid_credentials()
 
-    throttle = await SignInThrottle.get_or_none(email_key=email_key)
-    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
-        seconds = int((throttle.locked_until - now).total_seconds()) + 1
-        raise InputErrors(
-            [
-                InputError(
-                    "password",
-                    ErrorCode.TOO_MANY_ATTEMPTS,
-                    f"Too many failed sign-ins; try again in {seconds} seconds.",
-                )
-            ]
-        )
+    await _count_attempt(email_key, now)
 
     user = await User.get_or_none(email=email_key, is_active=True)
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        await _record_failure(email_key, now)
         raise _invalid_credentials()
 
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -85,7 +75,25 @@ async def sign_in(email: str, password: str, *, token_ttl: timedelta) -> SignIn:
     return SignIn(token=token, expires_at=expires_at, user=user)
 
 
-async def _record_failure(email_key: str, now: datetime) -> None:
+def _too_many_attempts(seconds: int) -> InputErrors:
+    return InputErrors(
+        [
+            InputError(
+                "password",
+                ErrorCode.TOO_MANY_ATTEMPTS,
+                f"Too many failed sign-ins; try again in {seconds} seconds.",
+            )
+        ]
+    )
+
+
+async def _count_attempt(email_key: str, now: datetime) -> None:
+    """Count a sign-in attempt before the password is checked, or reject it while locked.
+
+    The count and the lock are written with a compare-and-set on the previous count, so of many
+    attempts sent at once only one passes each step: parallel guesses cannot outrun the lock. A
+    successful sign-in deletes the row afterwards.
+    """
     # Rows of emails nobody tried for a day are dropped, so guessing many emails cannot grow
     # the table without bound.
     await SignInThrottle.filter(updated_at__lt=now - THROTTLE_MEMORY).delete()
@@ -94,13 +102,19 @@ async def _record_failure(email_key: str, now: datetime) -> None:
     except IntegrityError:
         throttle = await SignInThrottle.get(email_key=email_key)
 
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        raise _too_many_attempts(int((throttle.locked_until - now).total_seconds()) + 1)
+
     failures = throttle.failures + 1
     lockout = lockout_after(failures)
-    await SignInThrottle.filter(id=throttle.id).update(
-        failures=F("failures") + 1,
-        locked_until=now + lockout if lockout else None,
+    counted = await SignInThrottle.filter(id=throttle.id, failures=throttle.failures).update(
+        failures=failures, locked_until=now + lockout if lockout else None
     )
-    logger.warning("Failed sign-in number %s for throttle row %s", failures, throttle.id)
+    if not counted:
+        # Another attempt for this email was counted between the read and the write.
+        raise _too_many_attempts(1)
+    if lockout:
+        logger.warning("Sign-in attempt %s for throttle row %s", failures, throttle.id)
 
 
 async def sign_out(token: str) -> bool:

@@ -304,3 +304,23 @@ async def test_database_never_holds_token_text(client, user):
                 tables_holding_secret.append(name)
 
     assert tables_holding_secret == []
+
+
+async def test_parallel_guesses_cannot_outrun_the_lock(client, user):
+    attempts = await asyncio.gather(
+        *(login(client, user.email, WRONG_PASSWORD) for _ in range(3 * FREE_SIGN_IN_ATTEMPTS))
+    )
+
+    codes = [attempt["errors"][0]["code"] for attempt in attempts]
+    assert codes.count("INVALID_CREDENTIALS") <= FREE_SIGN_IN_ATTEMPTS
+    assert "TOO_MANY_ATTEMPTS" in codes
+
+
+async def test_many_failures_keep_locking(client, user):
+    await SignInThrottle.create(email_key=user.email, failures=500)
+
+    payload = await login(client, user.email, WRONG_PASSWORD)
+    locked = await login(client, user.email, PASSWORD)
+
+    assert [error["code"] for error in payload["errors"]] == ["INVALID_CREDENTIALS"]
+    assert [error["code"] for error in locked["errors"]] == ["TOO_MANY_ATTEMPTS"]
