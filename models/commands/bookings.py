@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.access import Permission, Scope, Viewer
@@ -289,8 +288,10 @@ async def _upsert_customer(viewer: Viewer, booking: BookingInput, now: datetime)
         )
 
     await Customer.filter(id=customer.id).update(
-        booking_count=F("booking_count") + 1,
-        total_spent=F("total_spent") + booking.total_amount,
+        booking_count=customer.booking_count + 1,
+        # Added in Python: SQLite stores decimals as text and would add them as floats. The
+        # row is locked above on PostgreSQL, and SQLite runs one writer at a time.
+        total_spent=customer.total_spent + booking.total_amount,
         last_booking_at=now,
         **details,
     )
@@ -349,6 +350,15 @@ def _already_cancelled(booking: Booking) -> InputErrors:
     )
 
 
+async def _take_off_customer(booking: Booking) -> None:
+    customer = await Customer.filter(id=booking.customer_id).select_for_update().get()
+    # Subtracted in Python, like the addition when booking, to keep decimals exact on SQLite.
+    await Customer.filter(id=customer.id).update(
+        booking_count=customer.booking_count - 1,
+        total_spent=customer.total_spent - booking.total_amount,
+    )
+
+
 async def cancel_booking(viewer: Viewer, booking_id: int) -> Booking:
     booking = await _writable_booking(viewer, booking_id)
     if booking.status is BookingStatus.CANCELLED:
@@ -363,10 +373,7 @@ async def cancel_booking(viewer: Viewer, booking_id: int) -> Booking:
         )
         # A concurrent cancel already took the customer's counters down; do it only once.
         if changed:
-            await Customer.filter(id=booking.customer_id).update(
-                booking_count=F("booking_count") - 1,
-                total_spent=F("total_spent") - booking.total_amount,
-            )
+            await _take_off_customer(booking)
     if not changed:
         raise _already_cancelled(booking)
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from models.access import Viewer
+from models.access import Permission, Scope, Viewer
 from models.bookings import Booking, Guest
 from models.dates import DateRange
 from models.enums import BookingStatus
@@ -89,14 +89,27 @@ def filter_bookings(
     return queryset
 
 
+def _buyer_search_scope(viewer: Viewer) -> Q | None:
+    """Select the bookings whose buyer the viewer may read, and so may find by buyer."""
+    scope = viewer.scope(Permission.READ_CUSTOMERS)
+    # Only the seller's staff may match buyers: matching a partner's buyer would reveal that
+    # this person booked through the partner, and a guide's match would reveal who paid.
+    if scope is Scope.ALL:
+        return Q(seller_id=viewer.organization_id)
+    if scope is Scope.OWN:
+        return Q(seller_id=viewer.organization_id, created_by_id=viewer.user_id)
+    return None
+
+
 def _booking_search(viewer: Viewer, search: str) -> Q:
-    # Buyer fields only match bookings the viewer's organization sold: matching a partner's
-    # buyer would reveal that this person booked through the partner.
-    buyer_matches = Q(seller_id=viewer.organization_id) & (
-        Q(buyer__email__icontains=search)
-        | Q(buyer__first_name__icontains=search)
-        | Q(buyer__last_name__icontains=search)
-    )
+    matches = Q(reference__iexact=search)
+    buyer_scope = _buyer_search_scope(viewer)
+    if buyer_scope is not None:
+        matches |= buyer_scope & (
+            Q(buyer__email__icontains=search)
+            | Q(buyer__first_name__icontains=search)
+            | Q(buyer__last_name__icontains=search)
+        )
     guest_matches = Q(
         id__in=Subquery(
             Guest.filter(
@@ -106,7 +119,7 @@ def _booking_search(viewer: Viewer, search: str) -> Q:
             ).values("booking_id")
         )
     )
-    return Q(reference__iexact=search) | buyer_matches | guest_matches
+    return matches | guest_matches
 
 
 def bookings_query(viewer: Viewer, booking_filter: BookingFilter) -> QuerySet[Booking]:

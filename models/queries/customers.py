@@ -20,7 +20,7 @@ class CustomerSort(StrEnum):
     LAST_BOOKING_AT = "LAST_BOOKING_AT"
     FIRST_BOOKING_AT = "FIRST_BOOKING_AT"
     LAST_NAME = "LAST_NAME"
-    TOTAL_SPENT = "TOTAL_SPENT"
+    BOOKING_COUNT = "BOOKING_COUNT"
 
 
 CUSTOMER_SORT_KEYS = {
@@ -31,8 +31,10 @@ CUSTOMER_SORT_KEYS = {
         "first_booking_at", SortValueKind.DATETIME, lambda c: c.first_booking_at
     ),
     CustomerSort.LAST_NAME: SortKey("last_name", SortValueKind.TEXT, lambda c: c.last_name),
-    CustomerSort.TOTAL_SPENT: SortKey(
-        "total_spent", SortValueKind.DECIMAL, lambda c: c.total_spent
+    # NOTE: no sort on total spent: SQLite stores decimals as text, so it would order
+    # "100.00" before "20.00". An integer column of cents would make that sort possible.
+    CustomerSort.BOOKING_COUNT: SortKey(
+        "booking_count", SortValueKind.INTEGER, lambda c: c.booking_count
     ),
 }
 

@@ -18,7 +18,7 @@ class CustomerOrderField(Enum):
     LAST_BOOKING_AT = CustomerSort.LAST_BOOKING_AT.value
     FIRST_BOOKING_AT = CustomerSort.FIRST_BOOKING_AT.value
     LAST_NAME = CustomerSort.LAST_NAME.value
-    TOTAL_SPENT = CustomerSort.TOTAL_SPENT.value
+    BOOKING_COUNT = CustomerSort.BOOKING_COUNT.value
 
 
 @strawberry.input(description="Sort order of a customers list; ties are broken by ID.")

@@ -597,3 +597,25 @@ async def test_anonymous_may_login(scene):
     result = await execute(None, LOGIN, {"input": credentials})
 
     assert mutation_outcome(result, "login") == DONE
+
+
+BOOKINGS_FOUND_BY_SEARCH = """
+query Search($search: String!) { bookings(filter: {search: $search}) { totalCount } }
+"""
+
+
+async def test_guide_cannot_find_bookings_by_buyer(world):
+    guide = world.user("alpine", Role.GUIDE)
+    await add_booking(
+        seller=world.alpine,
+        departure=world.departure,
+        buyer_email="hidden.payer@example.com",
+        buyer_name=("Hidden", "Payer"),
+        guests=[("Gina", "Guest")],
+    )
+
+    by_buyer = await execute(guide, BOOKINGS_FOUND_BY_SEARCH, {"search": "hidden.payer"})
+    by_guest = await execute(guide, BOOKINGS_FOUND_BY_SEARCH, {"search": "Gina"})
+
+    assert by_buyer.data == {"bookings": {"totalCount": 0}}
+    assert by_guest.data == {"bookings": {"totalCount": 1}}
