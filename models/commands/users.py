@@ -11,6 +11,7 @@ from models.access import Permission, Viewer
 from models.commands import validation as check
 from models.enums import Role
 from models.errors import ErrorCode, InputError, InputErrors, NotFound
+from models.organizations import Organization
 from models.passwords import MIN_PASSWORD_LENGTH, hash_password
 from models.queries.visibility import require
 from models.users import AccessToken, User, UserRole
@@ -100,23 +101,37 @@ async def _other_active_admins(organization_id: int, user_id: int) -> int:
     )
 
 
-async def update_user_roles(viewer: Viewer, user_id: int, roles: tuple[Role, ...]) -> User:
-    user = await _managed_user(viewer, user_id)
-    errors: list[InputError] = []
-    _check_roles(roles, errors)
-    if Role.ADMIN not in roles and not await _other_active_admins(user.organization_id, user.id):
-        errors.append(
+async def _keep_an_admin(user: User, field: str) -> None:
+    """Raise unless an active admin other than `user` remains; call inside a transaction.
+
+    Locking the organization's row serialises admin changes on PostgreSQL, so two admins who
+    demote or deactivate each other at once cannot leave the organization without one.
+    """
+    await Organization.filter(id=user.organization_id).select_for_update().first()
+    if await _other_active_admins(user.organization_id, user.id):
+        return
+    raise InputErrors(
+        [
             InputError(
-                "roles",
+                field,
                 ErrorCode.LAST_ADMIN,
                 f"{user.email} is the organization's last active admin; "
                 "make another user ADMIN first.",
             )
-        )
+        ]
+    )
+
+
+async def update_user_roles(viewer: Viewer, user_id: int, roles: tuple[Role, ...]) -> User:
+    user = await _managed_user(viewer, user_id)
+    errors: list[InputError] = []
+    _check_roles(roles, errors)
     if errors:
         raise InputErrors(errors)
 
     async with in_transaction():
+        if Role.ADMIN not in roles:
+            await _keep_an_admin(user, "roles")
         await UserRole.filter(user_id=user.id).delete()
         await UserRole.bulk_create(
             [UserRole(user_id=user.id, role=role) for role in sorted(set(roles))]
@@ -135,6 +150,7 @@ async def deactivate_user(viewer: Viewer, user_id: int) -> User:
 
     now = datetime.now(UTC)
     async with in_transaction():
+        await _keep_an_admin(user, "id")
         await User.filter(id=user.id).update(is_active=False)
         await AccessToken.filter(user_id=user.id, revoked_at=None).update(revoked_at=now)
     logger.info("User %s deactivated by user %s", user.id, viewer.user_id)

@@ -11,8 +11,9 @@ from models.catalog import Departure
 from models.customers import Customer
 from models.enums import BookingStatus, Role
 from models.queries.departures import seats_taken
+from models.users import UserRole
 from schema.relay import to_global_id
-from tests.factories import World, create_departure
+from tests.factories import World, create_departure, create_user
 from tests.helpers import Result, execute
 
 CREATE_BOOKING = """
@@ -168,3 +169,25 @@ async def test_concurrent_cancels_count_once(world):
     assert customer.total_spent == Decimal("25.00")
     assert await Booking.filter(status=BookingStatus.CANCELLED).count() == 1
     assert (await seats_taken([trip.id]))[trip.id] == 1
+
+
+DEMOTE = """
+mutation Demote($id: ID!) {
+  updateUserRoles(input: {id: $id, roles: [EMPLOYEE]}) { errors { code } }
+}
+"""
+
+
+async def test_admins_demoting_each_other_keep_one_admin(world):
+    first = world.user("alpine", Role.ADMIN)
+    second = await create_user(world.alpine, Role.ADMIN, email="second-admin@alpine.example")
+
+    results = await asyncio.gather(
+        execute(first, DEMOTE, {"id": to_global_id("User", second.id)}),
+        execute(second, DEMOTE, {"id": to_global_id("User", first.id)}),
+    )
+
+    codes = [result.data["updateUserRoles"]["errors"] for result in results]
+    assert sorted(len(errors) for errors in codes) == [0, 1]
+    admins = await UserRole.filter(role=Role.ADMIN, user__organization_id=world.alpine.id).count()
+    assert admins == 1
