@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL, export downloads, health check and lifespan."""
+"""The Starlette application: GraphQL, export downloads, health checks, metrics and lifespan."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -6,25 +6,28 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Route
+from starlette.responses import RedirectResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.exports.download import download_endpoint
 from api.exports.signing import UrlSigner
 from api.exports.storage import LocalExportStorage
 from api.exports.worker import ExportWorker
+from api.graphiql import graphiql_routes
 from api.graphql import ExportSettings, GraphQLApp
+from api.health import Readiness, healthz
+from api.logs import OperationNameExtension
+from api.metrics import MetricsExtension, metrics_endpoint
+from api.request_id import RequestIdMiddleware
 from api.settings import Settings, get_settings, resolve_secret_key
 from models.config import tortoise_config
 from schema.schema import GuardRails, build_schema
 
 logger = logging.getLogger(__name__)
-
-
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
 
 
 async def home(request: Request) -> RedirectResponse:
@@ -39,7 +42,8 @@ def build_graphql_app(settings: Settings, exports: ExportSettings) -> GraphQLApp
             max_tokens=settings.max_tokens,
             introspection=settings.introspection,
             mask_unexpected_errors=settings.is_production,
-        )
+        ),
+        observers=[MetricsExtension, OperationNameExtension],
     )
     return GraphQLApp(
         schema,
@@ -47,6 +51,9 @@ def build_graphql_app(settings: Settings, exports: ExportSettings) -> GraphQLApp
         exports=exports,
         graphql_ide="graphiql" if not settings.is_production else None,
         allow_queries_via_get=True,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.allowed_origin_list,
     )
 
 
@@ -73,8 +80,12 @@ def create_app(
         signer=signer,
         retention=settings.export_retention,
         wait=settings.export_wait,
-        worker=worker if run_export_worker else None,
+        worker=worker if run_export_worker and settings.export_worker else None,
     )
+    config = tortoise_config(
+        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+    graphql_app = build_graphql_app(settings, exports)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,9 +93,6 @@ def create_app(
             async with _running(exports.worker):
                 yield
             return
-        config = tortoise_config(
-            settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-        )
         async with RegisterTortoise(app, config=config), _running(exports.worker):
             logger.info("tourdesk started in %s mode", settings.env.value)
             yield
@@ -94,13 +102,19 @@ def create_app(
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
-            Route("/graphql", build_graphql_app(settings, exports), methods=["GET", "POST"]),
+            Route("/readyz", Readiness(config["apps"]).endpoint),
+            Route("/metrics", metrics_endpoint),
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+            # The GraphiQL page's scripts and styles; the page itself is off in production.
+            *([] if settings.is_production else graphiql_routes()),
             Route(
                 "/exports/{export_id:int}/download",
                 download_endpoint(signer, storage),
                 methods=["GET"],
             ),
         ],
+        middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
 

@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,10 +89,20 @@ class PathOnlyAccessFormatter(AccessFormatter):
         return super().formatMessage(stripped)
 
 
-def serve_log_config() -> dict[str, Any]:
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+def serve_log_config(log_format: LogFormat = LogFormat.JSON) -> dict[str, Any]:
     """Uvicorn's logging config plus the root logger, so tourdesk's own INFO logs are shown."""
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["access"]["()"] = f"{__name__}.{PathOnlyAccessFormatter.__name__}"
+    if log_format is LogFormat.JSON:
+        config["formatters"] = {"json": {"()": "api.logs.JsonFormatter"}}
+        for handler in config["handlers"].values():
+            handler["formatter"] = "json"
+    else:
+        config["formatters"]["access"]["()"] = f"{__name__}.{PathOnlyAccessFormatter.__name__}"
     config["root"] = {"handlers": ["default"], "level": "INFO"}
     return config
 
@@ -108,6 +119,10 @@ def serve(
     reload: Annotated[
         bool, typer.Option(help="Restart when a source file changes (development only).")
     ] = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(help="json: one JSON object per line, for log collectors; text: for people."),
+    ] = LogFormat.JSON,
 ) -> None:
     """Serve the GraphQL API with uvicorn."""
     settings = load_settings()
@@ -124,7 +139,7 @@ def serve(
         port=port or settings.port,
         reload=reload,
         reload_dirs=[str(path) for path in SOURCE_DIRS] if reload else None,
-        log_config=serve_log_config(),
+        log_config=serve_log_config(log_format),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 VAR_DIR = Path("var")
 
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     max_tokens: Annotated[int, Field(ge=100)] = 4000
     introspection: bool = True
 
+    # WebSockets at /graphql: operations one connection may run at once, and the origins of
+    # other sites whose pages may connect (comma-separated). Pages of the server's own origin
+    # and clients that send no Origin header, which are not browsers, may always connect.
+    max_subscriptions_per_connection: Annotated[int, Field(ge=1)] = 5
+    allowed_origins: str = ""
+
     # Exports: where files go, how long a download URL works, how long files are kept, and how
     # long `createExport` waits for a small export to finish before it returns.
     export_dir: Path = VAR_DIR / "exports"
@@ -52,6 +59,9 @@ class Settings(BaseSettings):
     # A job whose worker sent no heartbeat for this long is taken over or failed.
     export_stale_after: timedelta = timedelta(seconds=60)
     export_sweep_interval: timedelta = timedelta(minutes=10)
+    # False leaves the jobs to other processes that share the database, such as a process
+    # reserved for exports.
+    export_worker: bool = True
     # Earlier secret keys, comma-separated: download URLs they signed still verify.
     old_secret_keys: str = ""
 
@@ -66,6 +76,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def check_allowed_origins(cls, value: str) -> str:
+        # Raises ValueError naming the first value that is not an origin.
+        normalize_allowed_origins(_split_list(value))
+        return value
+
     @field_validator("export_url_ttl", "export_wait", "export_stale_after", "export_sweep_interval")
     @classmethod
     def check_positive(cls, value: timedelta) -> timedelta:
@@ -75,7 +92,11 @@ class Settings(BaseSettings):
 
     @property
     def old_secret_key_list(self) -> tuple[str, ...]:
-        return tuple(key.strip() for key in self.old_secret_keys.split(",") if key.strip())
+        return _split_list(self.old_secret_keys)
+
+    @property
+    def allowed_origin_list(self) -> tuple[str, ...]:
+        return _split_list(self.allowed_origins)
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite://")
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def resolve_secret_key(settings: Settings) -> str:

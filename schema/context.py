@@ -18,6 +18,8 @@ class ExportService(Protocol):
 
     retention: timedelta
     wait: timedelta
+    # How often a subscription reads an export again to push its changes.
+    poll_interval: timedelta
 
     def download_url(self, export_id: int) -> str:
         """Sign a short-lived download URL for a finished export."""
@@ -46,6 +48,8 @@ class Context:
     token: str | None = None
     token_ttl: timedelta = timedelta(days=7)
     exports: ExportService | None = None
+    # The payload of a WebSocket's `connection_init` message; Strawberry sets it.
+    connection_params: dict[str, object] | None = None
 
     def require_exports(self) -> ExportService:
         if self.exports is None:

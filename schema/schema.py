@@ -1,7 +1,7 @@
 """The root schema: every domain's queries and mutations, with the guard rails around them."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from schema.departures.types import Activity, CustomFieldDefinition, Departure
 from schema.errors import MaskUnexpectedErrors, is_unexpected, tag_with_code
 from schema.exports.mutations import ExportMutations
 from schema.exports.queries import ExportQueries
+from schema.exports.subscriptions import ExportSubscriptions
 from schema.exports.types import Export
 from schema.guests.mutations import GuestMutations
 from schema.guests.queries import GuestQueries
@@ -57,6 +58,15 @@ class Query(
 
 @strawberry.type(description="Changing tourdesk: each mutation takes one `input` argument.")
 class Mutation(AuthMutations, BookingMutations, GuestMutations, UserMutations, ExportMutations):
+    pass
+
+
+@strawberry.type(
+    description=(
+        "Changes pushed over a WebSocket (the graphql-transport-ws protocol) at `/graphql`."
+    )
+)
+class Subscription(ExportSubscriptions):
     pass
 
 
@@ -99,11 +109,21 @@ class TourdeskSchema(strawberry.Schema):
                 )
 
 
-def build_schema(guard_rails: GuardRails | None = None) -> strawberry.Schema:
+def build_schema(
+    guard_rails: GuardRails | None = None,
+    *,
+    observers: Sequence[Callable[[], SchemaExtension]] = (),
+) -> strawberry.Schema:
+    """Build the schema; `observers` are extensions of the server, such as metrics and logs.
+
+    Observers come first, so that they see every operation, including those the guard rails
+    reject.
+    """
     rails = guard_rails or GuardRails()
     # Factories, so that each request gets fresh extension instances; the parser and
     # validation caches are shared by maxsize inside Strawberry.
     extensions: list[Callable[[], SchemaExtension]] = [
+        *observers,
         lambda: QueryDepthLimiter(max_depth=rails.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=rails.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=rails.max_tokens),
@@ -114,7 +134,13 @@ def build_schema(guard_rails: GuardRails | None = None) -> strawberry.Schema:
         extensions.append(MaskUnexpectedErrors)
     if not rails.introspection:
         extensions.append(DisableIntrospection)
-    return TourdeskSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions)
+    return TourdeskSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=NODE_TYPES,
+        extensions=extensions,
+    )
 
 
 schema = build_schema(GuardRails(mask_unexpected_errors=False))

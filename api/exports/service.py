@@ -16,6 +16,7 @@ class ExportService:
     base_url: str
     retention: timedelta
     wait: timedelta
+    poll_interval: timedelta = timedelta(seconds=0.5)
 
     def download_url(self, export_id: int) -> str:
         return self.base_url.rstrip("/") + self.signer.sign(export_id)

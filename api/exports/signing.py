@@ -60,7 +60,8 @@ class UrlSigner:
     ) -> SignatureCheck:
         keys = {key_id(key): key for key in (self.current_key, *self.old_keys)}
         key = keys.get(kid)
-        if key is None or not expires.isdigit():
+        # isdigit() alone accepts digits such as "²" that int() rejects; ten digits reach 2286.
+        if key is None or not (expires.isascii() and expires.isdigit()) or len(expires) > 10:
             return SignatureCheck.INVALID
         expected = _signature(key, export_id, int(expires), kid)
         if not hmac.compare_digest(expected.encode(), signature.encode()):

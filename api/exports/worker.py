@@ -9,10 +9,12 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 from api.exports.jobs import run_export
 from api.exports.storage import ExportStorage
+from api.metrics import record_export_job
 from models.commands.exports import (
     claim_next_export,
     expire_exports,
@@ -54,7 +56,12 @@ class ExportWorker:
         self._wakeup.set()
 
     async def start(self) -> None:
-        await self.sweep()
+        try:
+            await self.sweep()
+        except Exception:
+            # A database that is down or not migrated yet must not keep the server from
+            # starting: /readyz reports it, and the job loop retries.
+            logger.exception("Export sweep at the start of worker %s failed", self.worker_id)
         self._tasks = [
             asyncio.create_task(self._run_jobs(), name="export-jobs"),
             asyncio.create_task(self._sweep_periodically(), name="export-sweep"),
@@ -70,9 +77,16 @@ class ExportWorker:
         self._tasks = []
         # A job interrupted by a clean shutdown goes back to the queue at once, without
         # waiting for its heartbeat to go stale.
-        requeued = await Export.filter(
-            claimed_by=self.worker_id, status=ExportStatus.RUNNING
-        ).update(status=ExportStatus.QUEUED, claimed_by="", rows_written=0, storage_key="")
+        try:
+            requeued = await Export.filter(
+                claimed_by=self.worker_id, status=ExportStatus.RUNNING
+            ).update(status=ExportStatus.QUEUED, claimed_by="", rows_written=0, storage_key="")
+        except Exception:
+            # Its jobs are taken over once their heartbeat is stale.
+            logger.exception(
+                "Export worker %s stopped without queuing its jobs again", self.worker_id
+            )
+            return
         logger.info("Export worker %s stopped, %s jobs queued again", self.worker_id, requeued)
 
     async def run_next(self) -> bool:
@@ -81,6 +95,7 @@ class ExportWorker:
         if export is None:
             return False
         heartbeat = asyncio.create_task(self._beat(export.id))
+        started = time.perf_counter()
         try:
             await run_export(export, self.storage)
         except Exception:
@@ -91,6 +106,7 @@ class ExportWorker:
             )
         finally:
             heartbeat.cancel()
+        await _record_outcome(export.id, time.perf_counter() - started)
         return True
 
     async def _beat(self, export_id: int) -> None:
@@ -139,6 +155,13 @@ class ExportWorker:
         )
         if requeued or failed:
             logger.info("Export sweep: %s jobs queued again, %s failed", requeued, failed)
+
+
+async def _record_outcome(export_id: int, seconds: float) -> None:
+    export = await Export.get_or_none(id=export_id)
+    # Another worker may have taken the job over meanwhile; its run is the one that counts.
+    if export is not None and export.status in {ExportStatus.DONE, ExportStatus.FAILED}:
+        record_export_job(export.status, seconds)
 
 
 async def wait_for_export(export_id: int, wait: timedelta) -> Export:

@@ -98,7 +98,8 @@ class ExportPayload:
     export: Export | None = strawberry.field(
         description=(
             "The export: DONE with its `url` when it finished within a few seconds, else "
-            "QUEUED or RUNNING; poll `node(id:)` until DONE. Null when `errors` is not empty."
+            "QUEUED or RUNNING; follow it with `node(id:)` or the `exportUpdated` subscription "
+            "until it ends. Null when `errors` is not empty."
         )
     )
     errors: list[UserError] = strawberry.field(description="Problems with the input, if any.")

@@ -1,10 +1,5 @@
 """The real server: uvicorn in its own process, spoken to over HTTP on a free loopback port."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +7,7 @@ import httpx
 import pytest
 
 from models.enums import Role
+from tests.api.server import running_server
 from tests.factories import PASSWORD, World, add_booking
 
 LOGIN = """
@@ -33,57 +29,12 @@ EXPORT_GUESTS = """
 mutation { createExport(input: {list: GUESTS}) { export { status rowCount url } errors { code } } }
 """
 
-STARTUP_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"The server exited with code {server.returncode} while starting")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"The server did not answer on {base_url} within {STARTUP_SECONDS} s")
-
 
 @pytest.fixture
 def server(db: str, tmp_path: Path) -> Iterator[str]:
     """Start `tourdesk serve` on the test database and stop it after the test."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "TOURDESK_ENV": "development",
-        "TOURDESK_DATABASE_URL": db,
-        "TOURDESK_EXPORT_DIR": str(tmp_path / "exports"),
-        "TOURDESK_SECRET_KEY": "k" * 40,
-    }
-    process = subprocess.Popen(  # noqa: S603 (starts this project's own server)
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base_url, process)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_server(db, tmp_path) as running:
+        yield running.base_url
 
 
 async def test_sign_in_query_and_download_over_http(world: World, server: str):

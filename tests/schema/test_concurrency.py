@@ -187,7 +187,10 @@ async def test_admins_demoting_each_other_keep_one_admin(world):
         execute(second, DEMOTE, {"id": to_global_id("User", first.id)}),
     )
 
-    codes = [result.data["updateUserRoles"]["errors"] for result in results]
+    codes = []
+    for result in results:
+        assert result.data is not None, result.errors
+        codes.append(result.data["updateUserRoles"]["errors"])
     assert sorted(len(errors) for errors in codes) == [0, 1]
     admins = await UserRole.filter(role=Role.ADMIN, user__organization_id=world.alpine.id).count()
     assert admins == 1

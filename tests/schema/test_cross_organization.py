@@ -490,5 +490,6 @@ async def test_partner_reads_supplier_questions_through_activity(world):
     result = await execute(world.user("lakeside", Role.ADMIN), SUPPLIER_QUESTIONS)
 
     assert result.errors == []
+    assert result.data is not None
     questions = result.data["departures"]["nodes"][0]["activity"]["customFields"]
     assert {"key": "weight_kg", "required": True} in questions

@@ -182,6 +182,8 @@ TAMPERINGS: dict[str, Callable[[str, int], str]] = {
     "expires": lambda url, other_id: with_query(
         url, expires=str(int(parse_qs(urlsplit(url).query)["expires"][0]) + 3600)
     ),
+    "expires-superscript": lambda url, other_id: with_query(url, expires="\u00b2"),
+    "expires-huge": lambda url, other_id: with_query(url, expires="9" * 5000),
     "kid-unknown": lambda url, other_id: with_query(url, kid="00000000"),
     "kid-of-old-key": lambda url, other_id: with_query(url, kid=key_id(OLD_KEY)),
     "no-signature": lambda url, other_id: url.split("&signature=")[0],

@@ -1,0 +1,85 @@
+"""The real server: `tourdesk serve` in its own process on a free loopback port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+STARTUP_SECONDS = 30
+SECRET_KEY = "k" * 40
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    # Everything the process wrote to stdout and stderr, its log lines included.
+    log_file: Path
+
+    @property
+    def graphql_ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://", 1) + "/graphql"
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"The server exited with code {server.returncode} while starting")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"The server did not answer on {base_url} within {STARTUP_SECONDS} s")
+
+
+@contextmanager
+def running_server(database_url: str, work_dir: Path, **settings: str) -> Iterator[Server]:
+    """Serve `database_url` until the block ends; `settings` are extra TOURDESK_* variables."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "TOURDESK_ENV": "development",
+        "TOURDESK_DATABASE_URL": database_url,
+        "TOURDESK_EXPORT_DIR": str(work_dir / "exports"),
+        "TOURDESK_SECRET_KEY": SECRET_KEY,
+        # Log lines reach the file as they are written, so a test can read them at once.
+        "PYTHONUNBUFFERED": "1",
+        **settings,
+    }
+    log_file = work_dir / "server.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 (starts this project's own server)
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+            env=environment,
+            cwd=work_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_ready(base_url, process)
+            yield Server(base_url=base_url, log_file=log_file)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
