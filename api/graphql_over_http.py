@@ -17,6 +17,7 @@ served over WebSocket only, with 400, and a mutation sent with GET with 405 and 
 from collections.abc import Mapping
 from typing import cast
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -222,6 +223,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                     "The GraphQL operation's `operationName` must be a string or null, "
                     "if provided.",
                 )
+            _reject_lone_surrogates(request_data)
             # GraphQL over HTTP treats an empty `operationName` as none, because that is how a GET
             # request's query string expresses "no operation name".
             if request_data.operation_name == "":
@@ -263,6 +265,22 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             raise invalid_operation_type(error, method) from error
         except MissingQueryError as error:
             raise HTTPException(400, "No GraphQL query found in the request") from error
+
+
+def _reject_lone_surrogates(request_data: GraphQLRequestData) -> None:
+    """Reject text that is not valid Unicode, which JSON escapes such as \\ud800 can carry.
+
+    Such strings cannot be encoded as UTF-8, so the database driver would fail on them deep in
+    a resolver; rejecting them here gives the client a clear error instead.
+    """
+    try:
+        orjson.dumps([request_data.query, request_data.variables, request_data.operation_name])
+    except orjson.JSONEncodeError as error:
+        raise HTTPException(
+            400,
+            "The request holds a string that is not valid Unicode (a lone surrogate such as "
+            "\\ud800); send UTF-8 text.",
+        ) from error
 
 
 def invalid_operation_type(error: InvalidOperationTypeError, method: str) -> HTTPException:

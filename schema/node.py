@@ -10,7 +10,7 @@ from models import bookings, catalog, organizations
 from models.access import Permission, Viewer
 from models.commands.exports import visible_exports
 from models.errors import Forbidden, NotFound
-from models.queries.customers import CustomerFilter, customers_query
+from models.queries.customers import CustomerFilter, customers_query, limit_figures_to_viewer
 from models.queries.departures import DepartureFilter, departures_query
 from models.queries.users import UserFilter, users_query
 from models.queries.visibility import (
@@ -46,7 +46,10 @@ async def _guest(viewer: Viewer, pk: int) -> Node | None:
 
 async def _customer(viewer: Viewer, pk: int) -> Node | None:
     row = await customers_query(viewer, CustomerFilter()).get_or_none(id=pk)
-    return Customer.from_row(row, viewer.currency) if row else None
+    if row is None:
+        return None
+    await limit_figures_to_viewer(viewer, [row])
+    return Customer.from_row(row, viewer.currency)
 
 
 async def _user(viewer: Viewer, pk: int) -> Node | None:

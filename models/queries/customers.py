@@ -1,6 +1,7 @@
 """The customers list: one row per buyer merged by normalised email within the organization."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from tortoise.expressions import Q, Subquery
@@ -64,6 +65,14 @@ class CustomerFilter:
         )
 
 
+def _counted_bookings(viewer: Viewer, scope: Scope) -> QuerySet[Booking]:
+    """Select the bookings a viewer's customer filters and figures are about."""
+    bookings = Booking.filter(seller_id=viewer.organization_id)
+    if scope is Scope.OWN:
+        bookings = bookings.filter(created_by_id=viewer.user_id)
+    return bookings
+
+
 def customers_query(viewer: Viewer, customer_filter: CustomerFilter) -> QuerySet[Customer]:
     """Select the viewer's organization's customers; partners' customers are never included."""
     scope = require(viewer, Permission.READ_CUSTOMERS)
@@ -78,7 +87,7 @@ def customers_query(viewer: Viewer, customer_filter: CustomerFilter) -> QuerySet
 
     if customer_filter.filters_bookings:
         bookings = filter_bookings(
-            Booking.filter(seller_id=viewer.organization_id),
+            _counted_bookings(viewer, scope),
             viewer,
             BookingFilter(
                 trip_date=customer_filter.trip_date,
@@ -111,4 +120,32 @@ async def list_customers(
     sort_key = CUSTOMER_SORT_KEYS[sort]
     if descending:
         sort_key = sort_key.reversed()
-    return await paginate(customers_query(viewer, customer_filter), sort_key, page)
+    found = await paginate(customers_query(viewer, customer_filter), sort_key, page)
+    await limit_figures_to_viewer(viewer, found.rows)
+    return found
+
+
+async def limit_figures_to_viewer(viewer: Viewer, customers: list[Customer]) -> None:
+    """Recount the figures of customers over the bookings the viewer made, for AGENT-like roles.
+
+    A role that reads only the customers of its own bookings must not learn what the customer
+    spent with colleagues, so its counts, totals and dates cover its own bookings alone.
+    NOTE: the list is still ordered by the organization-wide figures.
+    """
+    if viewer.scope(Permission.READ_CUSTOMERS) is not Scope.OWN or not customers:
+        return
+    bookings = (
+        await _counted_bookings(viewer, Scope.OWN)
+        .filter(customer_id__in=[customer.id for customer in customers])
+        .values("customer_id", "status", "total_amount", "created_at")
+    )
+
+    for customer in customers:
+        own = [booking for booking in bookings if booking["customer_id"] == customer.id]
+        counted = [booking for booking in own if booking["status"] != BookingStatus.CANCELLED]
+        customer.booking_count = len(counted)
+        # Summed in Python: SQLite stores decimals as text and would sum them as floats.
+        customer.total_spent = sum((Decimal(b["total_amount"]) for b in counted), Decimal(0))
+        if own:
+            customer.first_booking_at = min(booking["created_at"] for booking in own)
+            customer.last_booking_at = max(booking["created_at"] for booking in own)

@@ -303,3 +303,15 @@ async def test_bad_body_gets_clear_error(client, body, status, message):
 
     assert response.status_code == status
     assert response.json()["errors"][0]["message"].startswith(message)
+
+
+async def test_lone_surrogate_gets_clear_error(client):
+    body = b'{"query": "query($s: String!) { guests(filter: {search: $s}) { totalCount } }",'
+    body += b' "variables": {"s": "\\ud800"}}'
+
+    response = await client.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert "not valid Unicode" in response.json()["errors"][0]["message"]

@@ -8,6 +8,7 @@ gets a label, so the expected outcome of each case reads like the role matrix.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -619,3 +620,48 @@ async def test_guide_cannot_find_bookings_by_buyer(world):
 
     assert by_buyer.data == {"bookings": {"totalCount": 0}}
     assert by_guest.data == {"bookings": {"totalCount": 1}}
+
+
+AGENT_CUSTOMERS = """
+query Customers($status: [BookingStatus!]) {
+  customers(filter: {status: $status}) {
+    nodes { email bookingCount totalSpent { amount } }
+  }
+}
+"""
+
+
+async def test_agent_sees_customer_figures_of_own_bookings_only(world):
+    agent = world.user("alpine", Role.AGENT)
+    employee = world.user("alpine", Role.EMPLOYEE)
+    for created_by, total in ((agent, "40.00"), (employee, "500.00"), (employee, "60.00")):
+        await add_booking(
+            seller=world.alpine,
+            departure=world.departure,
+            created_by=created_by,
+            buyer_email="shared@example.com",
+            total=Decimal(total),
+        )
+    await add_booking(
+        seller=world.alpine,
+        departure=world.departure,
+        created_by=employee,
+        buyer_email="shared@example.com",
+        status=BookingStatus.CANCELLED,
+    )
+
+    everything = await execute(agent, AGENT_CUSTOMERS)
+    cancelled = await execute(agent, AGENT_CUSTOMERS, {"status": ["CANCELLED"]})
+
+    assert everything.data == {
+        "customers": {
+            "nodes": [
+                {
+                    "email": "shared@example.com",
+                    "bookingCount": 1,
+                    "totalSpent": {"amount": "40.00"},
+                }
+            ]
+        }
+    }
+    assert cancelled.data == {"customers": {"nodes": []}}
