@@ -40,6 +40,7 @@ def build_graphql_app(settings: Settings, exports: ExportSettings) -> GraphQLApp
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            max_cost=settings.max_query_cost,
             introspection=settings.introspection,
             mask_unexpected_errors=settings.is_production,
         ),

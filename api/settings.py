@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_query_depth: Annotated[int, Field(ge=2)] = 12
     max_aliases: Annotated[int, Field(ge=1)] = 30
     max_tokens: Annotated[int, Field(ge=100)] = 4000
+    # Estimated cost: one per field, times the page size for each list it is inside.
+    max_query_cost: Annotated[int, Field(ge=100)] = 50_000
     introspection: bool = True
 
     # WebSockets at /graphql: operations one connection may run at once, and the origins of

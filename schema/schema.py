@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -23,6 +24,7 @@ from schema.bookings.mutations import BookingMutations
 from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
 from schema.common import Organization
+from schema.cost import cost_limit_rule
 from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.departures.queries import DepartureQueries
@@ -88,6 +90,7 @@ class GuardRails:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4000
+    max_cost: int = 50_000
     introspection: bool = True
     mask_unexpected_errors: bool = True
 
@@ -127,6 +130,7 @@ def build_schema(
         lambda: QueryDepthLimiter(max_depth=rails.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=rails.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=rails.max_tokens),
+        lambda: AddValidationRules([cost_limit_rule(rails.max_cost)]),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

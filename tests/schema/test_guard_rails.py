@@ -39,7 +39,8 @@ async def test_deep_document_is_rejected(world):
 
     assert result.data is None
     assert "exceeds maximum operation depth" in result.messages[0]
-    assert result.codes == ["BAD_USER_INPUT"]
+    # The nested lists also exceed the cost limit, which reports its own error.
+    assert set(result.codes) == {"BAD_USER_INPUT"}
 
 
 async def test_many_aliases_are_rejected(world):
