@@ -118,15 +118,26 @@ class ExportWorker:
             )
 
     async def _run_jobs(self) -> None:
+        failures_in_a_row = 0
         while True:
             try:
                 while await self.run_next():
                     pass
+                failures_in_a_row = 0
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # The database may be away for a moment; keep the worker alive and retry.
-                logger.exception("Export worker %s could not claim a job", self.worker_id)
+                # The database may be away for a while; keep the worker alive and retry, logging
+                # the first failure with its traceback and then one line per 30 failed polls.
+                failures_in_a_row += 1
+                if failures_in_a_row == 1:
+                    logger.exception("Export worker %s could not claim a job", self.worker_id)
+                elif failures_in_a_row % 30 == 0:
+                    logger.warning(
+                        "Export worker %s still cannot claim jobs after %s tries",
+                        self.worker_id,
+                        failures_in_a_row,
+                    )
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
