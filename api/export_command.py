@@ -13,7 +13,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from api.cli_support import CommandError, load_settings, run_async
+from api.cli_support import CommandError, fail, load_settings, run_async
 from api.database import connected
 from api.exports.jobs import write_csv
 from api.settings import Settings
@@ -150,9 +150,19 @@ def _export(
     slug: str, list_filter: ListFilter, options: ExportOptions, output: Path | None
 ) -> None:
     settings = load_settings()
+    if output is not None:
+        _check_output(output)
     rows = run_async(settings, lambda: _write(settings, slug, list_filter, options, output))
     if output is not None:
         typer.echo(f"Wrote {rows:,} rows to {output}.", err=True)
+
+
+def _check_output(output: Path) -> None:
+    """Fail before any query when the output path cannot take a file."""
+    if output.is_dir():
+        fail(f"{output} is a directory; pass a file name with -o, such as {output / 'export.csv'}.")
+    if not output.parent.is_dir():
+        fail(f"The folder {output.parent} does not exist; create it or choose another -o path.")
 
 
 async def _write(
@@ -167,8 +177,11 @@ async def _write(
         if organization is None:
             raise CommandError(f"No organization has the slug {slug!r}; check --org.")
         viewer = organization_viewer(organization)
-        with _destination(output) as stream, ProgressBar() as progress:
-            return await write_csv(viewer, list_filter, options, stream, progress)
+        try:
+            with _destination(output) as stream, ProgressBar() as progress:
+                return await write_csv(viewer, list_filter, options, stream, progress)
+        except BrokenPipeError as error:
+            raise CommandError("Standard output was closed before the export ended.") from error
 
 
 def organization_viewer(organization: Organization) -> Viewer:

@@ -102,3 +102,27 @@ def test_export_reversed_dates_fail_in_one_line(seeded_database, tmp_path):
     assert len(error_lines(result)) == 1
     assert "2026-12-10" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_export_to_directory_fails_in_one_line(seeded_database, tmp_path):
+    result = tourdesk(
+        "export", "users", "--org", "alpine", "-o", str(tmp_path), database=seeded_database
+    )
+
+    assert result.returncode == 2
+    assert error_lines(result) == [
+        f"Error: {tmp_path} is a directory; pass a file name with -o, such as "
+        f"{tmp_path / 'export.csv'}."
+    ]
+    assert list(tmp_path.parent.glob(f".{tmp_path.name}.*.part")) == []
+
+
+def test_export_to_missing_folder_fails_in_one_line(seeded_database, tmp_path):
+    output = tmp_path / "missing" / "users.csv"
+
+    result = tourdesk(
+        "export", "users", "--org", "alpine", "-o", str(output), database=seeded_database
+    )
+
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
