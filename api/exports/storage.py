@@ -52,6 +52,8 @@ class LocalExportStorage:
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = final.with_name(f"{final.name}.{os.getpid()}{PARTIAL_SUFFIX}")
         try:
+            # Export files hold personal data, so only the server's user may read them.
+            partial.touch(mode=0o600)
             with partial.open("w", encoding="utf-8", newline="") as stream:
                 yield stream
                 stream.flush()

@@ -2,7 +2,7 @@
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -186,6 +186,9 @@ async def _check_booking(
 async def create_booking(viewer: Viewer, booking: BookingInput) -> Booking:
     """Create a booking with its buyer, guests and answers, all or nothing."""
     require(viewer, Permission.WRITE_BOOKINGS)
+    if booking.total_amount.is_zero():
+        # "-0" is a valid decimal; stored as it is, it would show as -0.00 on receipts.
+        booking = replace(booking, total_amount=booking.total_amount.copy_abs())
     departure = await _bookable_departure(viewer, booking.departure_id)
     checked = await _check_booking(viewer, departure, booking)
 
@@ -287,6 +290,11 @@ async def _upsert_customer(viewer: Viewer, booking: BookingInput, now: datetime)
             **details,
         )
 
+    # An optional detail left empty on this booking keeps the value an earlier booking gave.
+    # Consent is the latest buyer's choice either way, so that withdrawing it takes effect.
+    for optional in ("phone", "country", "language"):
+        if not details[optional]:
+            details[optional] = getattr(customer, optional)
     await Customer.filter(id=customer.id).update(
         booking_count=customer.booking_count + 1,
         # Added in Python: SQLite stores decimals as text and would add them as floats. The

@@ -1,6 +1,7 @@
 """Checks of user input shared by the write functions; each returns errors instead of raising."""
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -36,6 +37,15 @@ def check_name(field: str, value: str, errors: list[InputError], *, max_length: 
         errors.append(InputError(field, ErrorCode.REQUIRED, f"`{field}` is empty; enter a name."))
     elif "\x00" in stripped:
         errors.append(nul_character_error(field))
+    elif any(unicodedata.category(character) == "Cc" for character in stripped):
+        errors.append(
+            InputError(
+                field,
+                ErrorCode.INVALID,
+                f"`{field}` contains a control character such as a tab or line break; "
+                "enter the name on one line.",
+            )
+        )
     elif len(stripped) > max_length:
         errors.append(
             InputError(

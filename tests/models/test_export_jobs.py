@@ -514,3 +514,12 @@ async def test_job_of_requester_who_lost_role_fails(world, worker):
     row = await Export.get(id=export.id)
     assert row.status is ExportStatus.FAILED
     assert "do not grant EXPORT_CUSTOMERS" in row.error
+
+
+async def test_export_file_readable_by_owner_only(admin, storage, worker):
+    export = await queue_export(admin)
+
+    await worker.run_next()
+
+    row = await Export.get(id=export.id)
+    assert storage.path(row.storage_key).stat().st_mode & 0o777 == 0o600

@@ -732,3 +732,37 @@ async def test_deactivate_keeps_other_users_tokens(world):
     viewer = await viewer_for_token(token)
     assert viewer is not None
     assert viewer.user_id == accountant.id
+
+
+async def test_rebooking_keeps_details_left_empty(world):
+    admin = world.user("alpine", Role.ADMIN)
+    first = booking_input(world)
+    first["buyer"] = {**first["buyer"], "phone": "+41 79 123 45 67", "country": "CH"}
+    await create_booking(admin, first)
+
+    await create_booking(admin, booking_input(world))
+
+    customer = await Customer.get(email_key="zoe@example.com")
+    assert customer.phone == "+41 79 123 45 67"
+    assert customer.country == "CH"
+    assert customer.booking_count == 2
+
+
+async def test_name_with_control_character_rejected(world):
+    booking = booking_input(world)
+    booking["buyer"] = {**booking["buyer"], "lastName": "Kel\tler"}
+
+    payload = await create_booking(world.user("alpine", Role.ADMIN), booking)
+
+    assert error_codes(payload) == [("buyer.lastName", "INVALID")]
+    assert await Booking.all().count() == 0
+
+
+async def test_negative_zero_total_stored_as_zero(world):
+    payload = await create_booking(
+        world.user("alpine", Role.ADMIN), booking_input(world, total="-0")
+    )
+
+    assert payload["errors"] == []
+    booking = await Booking.get()
+    assert str(booking.total_amount) == "0.00"
