@@ -115,8 +115,8 @@ def is_request_error(response: GraphQLHTTPResponse) -> bool:
 class GraphQLOverHTTP(GraphQL[Context, None]):
     """Strawberry's ASGI view, responding with the media type that the Accept header prefers."""
 
-    # Largest request body read; the token limit keeps valid documents far smaller, and this
-    # keeps a huge body from being read into memory and parsed at all.
+    # Maximum request body size. The token limit keeps valid documents far smaller, so this
+    # only stops a huge body from being read into memory and parsed at all.
     max_body_bytes = 1024 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -126,7 +126,7 @@ def resolve_secret_key(settings: Settings) -> str:
 
     if settings.is_production:
         raise SettingsError(
-            "TOURDESK_SECRET_KEY is not set; production refuses to start without it. "
+            "TOURDESK_SECRET_KEY is not set, and production does not start without it. "
             "Set it to the same random value of at least 32 characters on every process."
         )
 

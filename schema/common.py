@@ -31,8 +31,8 @@ class Money:
 
 @strawberry.input(
     description=(
-        "Calendar dates, both ends inclusive, read in the viewer's organization's time zone. "
-        "Leave an end out to leave it open."
+        "Calendar dates, both ends inclusive. Trip dates are read in the supplier's time "
+        "zone and booking dates in yours. Leave an end out to leave it open."
     )
 )
 class DateRangeInput:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class ExportService(Protocol):
-    """What the export fields need from the service around the schema."""
+    """The export operations that the schema calls on the service around it."""
 
     retention: timedelta
     wait: timedelta

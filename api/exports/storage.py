@@ -1,4 +1,4 @@
-"""Where export files live. Keys are made by the server, never taken from a request."""
+"""Export file storage. Keys are made by the server, never taken from a request."""
 
 import logging
 import os

@@ -192,8 +192,8 @@ async def create_booking(viewer: Viewer, booking: BookingInput) -> Booking:
     departure = await _bookable_departure(viewer, booking.departure_id)
     checked = await _check_booking(viewer, departure, booking)
 
-    # Two first bookings of the same new customer may race to insert the customer row; the
-    # loser's transaction fails on the unique key and succeeds when tried once more.
+    # Two first bookings of the same new customer may race to insert the customer row. The
+    # loser's transaction fails on the unique key, so it is tried once more and then updates.
     try:
         created = await _insert_booking(viewer, departure, booking, checked)
     except IntegrityError:

@@ -1,4 +1,4 @@
-"""Which bookings a viewer may read: the one place that applies the role matrix to rows."""
+"""Booking visibility: the one place that applies the role matrix to rows."""
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
