@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from api.database import config_for
 from api.exports.download import download_endpoint
 from api.exports.signing import UrlSigner
 from api.exports.storage import LocalExportStorage
@@ -24,7 +25,6 @@ from api.logs import OperationNameExtension
 from api.metrics import MetricsExtension, metrics_endpoint
 from api.request_id import RequestIdMiddleware
 from api.settings import Settings, get_settings, resolve_secret_key
-from models.config import tortoise_config
 from schema.schema import GuardRails, build_schema
 
 logger = logging.getLogger(__name__)
@@ -83,9 +83,7 @@ def create_app(
         wait=settings.export_wait,
         worker=worker if run_export_worker and settings.export_worker else None,
     )
-    config = tortoise_config(
-        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
+    config = config_for(settings)
     graphql_app = build_graphql_app(settings, exports)
 
     @asynccontextmanager

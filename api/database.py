@@ -62,7 +62,10 @@ def ensure_sqlite_directory(database_url: str) -> None:
 
 def config_for(settings: Settings) -> dict[str, Any]:
     return tortoise_config(
-        settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.database_pool_size,
+        pool_timeout_seconds=settings.database_pool_timeout,
     )
 
 

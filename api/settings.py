@@ -11,6 +11,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
+from models.config import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_SECONDS
+
 VAR_DIR = Path("var")
 
 
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
     token_ttl_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 24 * 7
     # SQLite writers wait this many milliseconds for the write lock instead of failing.
     sqlite_busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000
+    # PostgreSQL: connections each server process may open, and how long a request waits for a
+    # free one before it fails with SERVICE_UNAVAILABLE.
+    database_pool_size: Annotated[int, Field(ge=1, le=1000)] = DEFAULT_POOL_SIZE
+    # In seconds, fractions allowed.
+    database_pool_timeout: Annotated[float, Field(gt=0, le=3600)] = DEFAULT_POOL_TIMEOUT_SECONDS
 
     # Guard rails for GraphQL documents.
     max_query_depth: Annotated[int, Field(ge=2)] = 12

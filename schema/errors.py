@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from models.errors import DomainError, ErrorCode, InputErrors
+from models.postgres_pool import DatabaseBusy
 
 UserErrorCode = strawberry.enum(
     ErrorCode, name="UserErrorCode", description="Why a mutation input was rejected."
@@ -29,12 +30,14 @@ def user_errors(error: InputErrors) -> list[UserError]:
 class GraphQLErrorCode(StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 def is_unexpected(error: GraphQLError) -> bool:
     """Tell whether an error comes from a bug rather than from the request."""
     original = error.original_error
-    if original is None or isinstance(original, DomainError | GraphQLError):
+    # A busy pool is load, not a bug; its message tells the client to retry.
+    if original is None or isinstance(original, DomainError | GraphQLError | DatabaseBusy):
         return False
     # Strawberry reports values that scalars cannot parse as ValueError or TypeError during
     # argument coercion, before any resolver runs; those have no path.
@@ -45,6 +48,8 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code.value
+    if isinstance(original, DatabaseBusy):
+        return GraphQLErrorCode.SERVICE_UNAVAILABLE.value
     if error.message.startswith("Syntax Error"):
         return GraphQLErrorCode.GRAPHQL_PARSE_FAILED.value
     if original is None or error.path is None:
