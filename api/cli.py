@@ -119,6 +119,13 @@ def serve(
     reload: Annotated[
         bool, typer.Option(help="Restart when a source file changes (development only).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes sharing the port; more than 1 needs PostgreSQL. "
+            "Each opens up to TOURDESK_DATABASE_POOL_SIZE database connections."
+        ),
+    ] = 1,
     log_format: Annotated[
         LogFormat,
         typer.Option(help="json: one JSON object per line, for log collectors; text: for people."),
@@ -131,6 +138,7 @@ def serve(
         resolve_secret_key(settings)
     except SettingsError as error:
         fail(str(error))
+    check_workers(workers, settings, reload=reload)
 
     uvicorn.run(
         "api.app:create_app",
@@ -138,9 +146,25 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
+        workers=workers,
         reload_dirs=[str(path) for path in SOURCE_DIRS] if reload else None,
         log_config=serve_log_config(log_format),
     )
+
+
+def check_workers(workers: int, settings: Settings, *, reload: bool) -> None:
+    """Exit with an error unless `workers` processes can serve the settings' database."""
+    if workers < 1:
+        fail(f"--workers is {workers}; use 1 or more server processes.")
+    if workers == 1:
+        return
+    if settings.uses_sqlite:
+        fail(
+            f"--workers is {workers}, but SQLite supports one server process. Use --workers 1, "
+            "or set TOURDESK_DATABASE_URL to a PostgreSQL database (see docs/deployment.md)."
+        )
+    if reload:
+        fail(f"--reload runs one server process; drop --reload or --workers {workers}.")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """The real server: `tourdesk serve` in its own process on a free loopback port."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class Server:
     base_url: str
     # Everything the process wrote to stdout and stderr, its log lines included.
     log_file: Path
+    # The `tourdesk serve` process; with --workers, the parent of the worker processes.
+    pid: int
 
     @property
     def graphql_ws_url(self) -> str:
@@ -50,8 +53,38 @@ def wait_until_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, work_dir: Path, **settings: str) -> Iterator[Server]:
+def running_server(
+    database_url: str, work_dir: Path, *, args: Sequence[str] = (), **settings: str
+) -> Iterator[Server]:
     """Serve `database_url` until the block ends; `settings` are extra TOURDESK_* variables."""
+    with running_servers(database_url, work_dir, count=1, args=args, **settings) as servers:
+        yield servers[0]
+
+
+@contextmanager
+def running_servers(
+    database_url: str, work_dir: Path, *, count: int, args: Sequence[str] = (), **settings: str
+) -> Iterator[list[Server]]:
+    """Serve `database_url` from `count` processes on their own ports until the block ends.
+
+    They share the working directory, so the export folder and the secret key too, as the
+    processes of one deployment do. Each writes its own log file.
+    """
+    with ExitStack() as stack:
+        started = [
+            stack.enter_context(_started(database_url, work_dir, args, settings))
+            for _ in range(count)
+        ]
+        # Started together and waited for in turn, so the processes boot side by side.
+        for server, process in started:
+            wait_until_ready(server.base_url, process)
+        yield [server for server, _ in started]
+
+
+@contextmanager
+def _started(
+    database_url: str, work_dir: Path, args: Sequence[str], settings: dict[str, str]
+) -> Iterator[tuple[Server, subprocess.Popen[bytes]]]:
     port = free_port()
     environment = {
         **os.environ,
@@ -63,23 +96,31 @@ def running_server(database_url: str, work_dir: Path, **settings: str) -> Iterat
         "PYTHONUNBUFFERED": "1",
         **settings,
     }
-    log_file = work_dir / "server.log"
+    log_file = work_dir / f"server-{port}.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 (starts this project's own server)
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
             env=environment,
             cwd=work_dir,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # A process group of its own, so worker processes of `--workers` are stopped too.
+            start_new_session=True,
         )
-        base_url = f"http://127.0.0.1:{port}"
         try:
-            wait_until_ready(base_url, process)
-            yield Server(base_url=base_url, log_file=log_file)
+            server = Server(base_url=f"http://127.0.0.1:{port}", log_file=log_file, pid=process.pid)
+            yield server, process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server as an operator would, then kill whatever of its group is left."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

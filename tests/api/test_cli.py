@@ -3,6 +3,8 @@
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.api.commands import error_lines, tourdesk
 
 GOOD_PASSWORD = "long enough password"
@@ -169,3 +171,58 @@ def test_schema_prints_sdl():
 
     assert result.returncode == 0, result.stderr
     assert "type Query" in result.stdout
+
+
+POSTGRES_URL = "postgres://tourdesk@127.0.0.1:1/tourdesk"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "database", "message"),
+    [
+        pytest.param(
+            ["--workers", "0"],
+            "",
+            "Error: --workers is 0; use 1 or more server processes.",
+            id="zero",
+        ),
+        pytest.param(
+            ["--workers", "-3"],
+            POSTGRES_URL,
+            "Error: --workers is -3; use 1 or more server processes.",
+            id="negative",
+        ),
+        pytest.param(
+            ["--workers", "2"],
+            "",
+            "Error: --workers is 2, but SQLite supports one server process. Use --workers 1, or "
+            "set TOURDESK_DATABASE_URL to a PostgreSQL database (see docs/deployment.md).",
+            id="sqlite",
+        ),
+        pytest.param(
+            ["--workers", "2", "--reload"],
+            POSTGRES_URL,
+            "Error: --reload runs one server process; drop --reload or --workers 2.",
+            id="reload",
+        ),
+    ],
+)
+def test_serve_rejects_workers_it_cannot_run(arguments: list[str], database: str, message: str):
+    result = tourdesk("serve", *arguments, database=database)
+
+    assert result.returncode == 2
+    assert error_lines(result) == [message]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        pytest.param("TOURDESK_DATABASE_POOL_SIZE", "0", id="pool-size"),
+        pytest.param("TOURDESK_DATABASE_POOL_TIMEOUT", "0", id="pool-timeout"),
+    ],
+)
+def test_serve_rejects_pool_settings_below_one(variable: str, value: str):
+    result = tourdesk("serve", database=POSTGRES_URL, **{variable: value})
+
+    assert result.returncode == 2
+    assert len(error_lines(result)) == 1
+    assert result.stderr.startswith(f"Error: {variable} is invalid:")
