@@ -3,11 +3,15 @@
 import logging
 import re
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from typing import BinaryIO
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.exports.signing import SignatureCheck, UrlSigner
 from api.exports.storage import ExportStorage
@@ -17,6 +21,9 @@ from models.exports import Export
 logger = logging.getLogger(__name__)
 
 _UNSAFE_FILENAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+# Bytes read from storage per step of a download; memory stays flat however large the file.
+CHUNK_SIZE = 64 * 1024
 
 
 def content_disposition(file_name: str) -> str:
@@ -55,15 +62,18 @@ def download_endpoint(signer: UrlSigner, storage: ExportStorage):  # type: ignor
             or export.expires_at <= datetime.now(UTC)
         ):
             return _plain(404, "Not Found: the export does not exist or was deleted.")
-        if not storage.exists(export.storage_key):
+        opened = _open(storage, export.storage_key)
+        if opened is None:
             logger.warning("Export %s is DONE but its file is missing", export.id)
             return _plain(404, "Not Found: the export does not exist or was deleted.")
 
+        stream, size, closing = opened
         logger.info("Export %s downloaded", export.id)
-        return FileResponse(
-            storage.path(export.storage_key),
+        return StreamingResponse(
+            _chunks(stream, closing),
             media_type="text/csv; charset=utf-8",
             headers={
+                "Content-Length": str(size),
                 "Content-Disposition": content_disposition(export.file_name),
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
@@ -71,3 +81,24 @@ def download_endpoint(signer: UrlSigner, storage: ExportStorage):  # type: ignor
         )
 
     return download
+
+
+def _open(storage: ExportStorage, key: str) -> tuple[BinaryIO, int, ExitStack] | None:
+    """Open the file before the response starts, so a missing file is still a clean 404."""
+    if not key:
+        return None
+    closing = ExitStack()
+    try:
+        stream = closing.enter_context(storage.reader(key))
+        size = storage.size(key)
+    except FileNotFoundError:
+        closing.close()
+        return None
+    return stream, size, closing
+
+
+async def _chunks(stream: BinaryIO, closing: ExitStack) -> AsyncIterator[bytes]:
+    """Read the file in chunks off the event loop, and close it however the download ends."""
+    with closing:
+        while chunk := await run_in_threadpool(stream.read, CHUNK_SIZE):
+            yield chunk

@@ -4,9 +4,9 @@ import logging
 import os
 import time
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, BinaryIO, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -14,26 +14,43 @@ PARTIAL_SUFFIX = ".part"
 
 
 class ExportStorage(Protocol):
-    """A place for export files that every server process can read."""
+    """A place for export files that every server process can read.
 
-    @contextmanager
-    def writer(self, key: str) -> Iterator[IO[str]]:
+    Any process may write a file and any other serve it, so a deployment of several processes
+    needs a backend they all reach, such as a shared volume. Keys are relative paths such as
+    `12/34-ab12cd34ef56.csv`.
+    """
+
+    def writer(self, key: str) -> AbstractContextManager[IO[str]]:
         """Open a new file for `key` that readers see only once the block completes."""
         ...
 
-    def exists(self, key: str) -> bool: ...
+    def exists(self, key: str) -> bool:
+        """Tell whether the finished file of `key` is there; False for an empty key."""
+        ...
 
-    def path(self, key: str) -> Path: ...
+    def size(self, key: str) -> int:
+        """Return the size of the finished file in bytes; raise FileNotFoundError if it is gone."""
+        ...
 
-    def delete(self, key: str) -> None: ...
+    def reader(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """Open the finished file to read its bytes; raise FileNotFoundError if it is gone."""
+        ...
 
-    def remove_stale_partials(
-        self, older_than_seconds: float, keep: Collection[str] = ()
-    ) -> int: ...
+    def delete(self, key: str) -> None:
+        """Delete the file of `key` if it is there; do nothing for an empty key."""
+        ...
+
+    def remove_stale_partials(self, older_than_seconds: float, keep: Collection[str] = ()) -> int:
+        """Delete files left half-written by stopped processes; return how many."""
+        ...
 
 
 class LocalExportStorage:
-    """A directory on a local disk or on a volume that all server processes mount."""
+    """A directory on a local disk or on a volume that all server processes mount.
+
+    `path()` gives the file of a key, for code that knows it works with this backend.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -64,6 +81,12 @@ class LocalExportStorage:
 
     def exists(self, key: str) -> bool:
         return bool(key) and self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
+
+    def reader(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return self.path(key).open("rb")
 
     def delete(self, key: str) -> None:
         if key:

@@ -89,7 +89,8 @@ async def run_queued_jobs(worker: ExportWorker) -> int:
 
 
 def read_file(storage: ExportStorage, export: Export) -> bytes:
-    return storage.path(export.storage_key).read_bytes()
+    with storage.reader(export.storage_key) as stream:
+        return stream.read()
 
 
 def parse_csv(content: bytes, delimiter: str = ",") -> list[list[str]]:

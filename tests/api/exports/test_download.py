@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.exports.download import CHUNK_SIZE
 from api.exports.signing import UrlSigner, key_id
 from api.exports.storage import LocalExportStorage
 from api.exports.worker import ExportWorker
@@ -347,3 +348,16 @@ async def test_export_past_retention_not_found(client, admin, storage):
     response = await client.get(export["url"])
 
     assert response.status_code == 404
+
+
+async def test_download_streams_a_file_larger_than_one_chunk(client, admin, storage):
+    export = await finished_export(client, admin, storage)
+    row = await Export.get(id=pk_of(export))
+    content = b"booking_reference\n" + b"x" * (3 * CHUNK_SIZE + 17)
+    storage.path(row.storage_key).write_bytes(content)
+
+    response = await client.get(export["url"])
+
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(len(content))
+    assert response.content == content
