@@ -24,8 +24,8 @@ DEFAULT_ACQUIRE_TIMEOUT = 10.0
 class DatabaseBusy(DBConnectionError):
     """Every connection of this process's pool stayed in use for the whole acquire timeout.
 
-    A subclass of Tortoise's DBConnectionError, because the request could not reach the database;
-    the API reports it as SERVICE_UNAVAILABLE, so clients retry later.
+    It subclasses Tortoise's DBConnectionError because the request could not reach the database.
+    The API reports it as SERVICE_UNAVAILABLE, so clients retry later.
     """
 
     def __init__(self, pool_size: int, waited_seconds: float) -> None:
@@ -42,7 +42,7 @@ class DatabaseBusy(DBConnectionError):
         self.waited_seconds = waited_seconds
 
 
-# asyncpg ships no type hints, so mypy sees its Pool as Any.
+# asyncpg ships no type hints, so mypy treats its Pool as Any.
 class BoundedWaitPool(asyncpg.Pool):  # type: ignore[misc]
     """An asyncpg pool whose `acquire` gives up after `acquire_timeout` seconds by default."""
 

@@ -49,7 +49,7 @@ class ExportStorage(Protocol):
 class LocalExportStorage:
     """A directory on a local disk or on a volume that all server processes mount.
 
-    `path()` gives the file of a key, for code that knows it works with this backend.
+    `path()` returns the file of a key, for code that works with this backend only.
     """
 
     def __init__(self, root: Path) -> None:

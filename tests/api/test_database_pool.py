@@ -81,21 +81,19 @@ def sign_in(client: httpx.AsyncClient, email: str) -> "asyncio.Future[httpx.Resp
     )
 
 
-async def test_request_fails_with_service_unavailable_when_pool_stays_busy(
-    db: str, world: World, server: Server
-):
+async def test_busy_pool_returns_service_unavailable(db: str, world: World, server: Server):
     admin = world.user("alpine", Role.ADMIN)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_SECONDS) as client:
         # Given a sign-in that holds the only connection, waiting for a lock
         async with users_locked(db) as locker:
-            holding = sign_in(client, admin.email)
+            blocked = sign_in(client, admin.email)
             await wait_for_blocked_query(locker)
 
             # When another request needs a connection
             busy = await sign_in(client, admin.email)
 
         # Then it fails after the pool timeout, and the blocked one finishes once unlocked
-        held = await holding
+        unblocked = await blocked
         after = await sign_in(client, admin.email)
 
     error = busy.json()["errors"][0]
@@ -104,6 +102,6 @@ async def test_request_fails_with_service_unavailable_when_pool_stays_busy(
         f"The one database connection of this process is busy; waited {POOL_TIMEOUT_SECONDS:g} s. "
         "Retry, or raise TOURDESK_DATABASE_POOL_SIZE (see docs/deployment.md)."
     )
-    assert held.json()["data"]["login"]["token"]
+    assert unblocked.json()["data"]["login"]["token"]
     assert after.json()["data"]["login"]["token"]
     assert "No free database connection within 0.5 s; 1 of 1 in use" in server.log()

@@ -40,7 +40,10 @@ def worker_pids(log: str) -> set[int]:
 
 
 def wait_for_workers(server: Server) -> set[int]:
-    """Return the workers' process ids once all have started; the first may answer earlier."""
+    """Return the workers' process ids once all have started.
+
+    The first worker may serve requests before the second has started.
+    """
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         pids = worker_pids(server.log())
@@ -62,7 +65,7 @@ def is_running(pid: int) -> bool:
 async def test_two_workers_serve_one_port(world: World, server: Server):
     admin = world.user("alpine", Role.ADMIN)
 
-    # When a client signs in and asks who it is
+    # When a client signs in and requests its viewer
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
         signed_in = await client.post(
             "/graphql",
