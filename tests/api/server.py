@@ -23,7 +23,7 @@ class Server:
     # Everything the process wrote to stdout and stderr, its log lines included.
     log_file: Path
     # The `tourdesk serve` process; with --workers, the parent of the worker processes.
-    pid: int
+    process: subprocess.Popen[bytes]
 
     @property
     def graphql_ws_url(self) -> str:
@@ -108,7 +108,7 @@ def _started(
             start_new_session=True,
         )
         try:
-            server = Server(base_url=f"http://127.0.0.1:{port}", log_file=log_file, pid=process.pid)
+            server = Server(base_url=f"http://127.0.0.1:{port}", log_file=log_file, process=process)
             yield server, process
         finally:
             _stop(process)

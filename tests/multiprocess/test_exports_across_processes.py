@@ -137,7 +137,7 @@ async def test_each_export_runs_once_spread_over_the_processes(
 
     # Then each ran once, in one of the processes, all processes took part, and each wrote one file
     rows = await Export.filter(id__in=[from_global_id(id)[1] for id in ids]).order_by("id")
-    server_pids = {server.pid for server in servers}
+    server_pids = {server.process.pid for server in servers}
     assert len(rows) == EXPORTS
     assert {row.status for row in rows} == {ExportStatus.DONE}
     assert {row.attempts for row in rows} == {1}
@@ -156,7 +156,7 @@ async def test_download_url_of_one_process_downloads_from_another(
     [export_id] = await queue_exports(servers[:1], signed_in.token, count=1)
     await wait_until(all_finished, "the export finishing")
     row = await Export.get(id=from_global_id(export_id)[1])
-    ran_in = next(server for server in servers if server.pid == process_of(row.claimed_by))
+    ran_in = next(server for server in servers if server.process.pid == process_of(row.claimed_by))
     signing, downloading = [server for server in servers if server is not ran_in][:2]
 
     # Given a URL signed by a process that did not write the file
