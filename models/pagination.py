@@ -30,6 +30,10 @@ MAX_ROW_ID = 2**31 - 1
 MAX_DECIMAL_EXPONENT = 100
 
 ModelT = TypeVar("ModelT", bound=Model)
+RowT = TypeVar("RowT")
+# Runs the query of one page, already filtered, ordered and limited; the order is passed along
+# for a fetch that wraps the query in another one.
+Fetch = Callable[[QuerySet[ModelT], Sequence[str]], Awaitable[list[RowT]]]
 
 
 class SortValueKind(StrEnum):
@@ -75,8 +79,8 @@ class PageRequest:
 
 
 @dataclass(slots=True)
-class Page(Generic[ModelT]):
-    rows: list[ModelT]
+class Page(Generic[RowT]):
+    rows: list[RowT]
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
@@ -167,6 +171,19 @@ def _ordering(sort: SortKey) -> Sequence[str]:
 
 async def paginate(queryset: QuerySet[ModelT], sort: SortKey, request: PageRequest) -> Page[ModelT]:
     """Fetch one page of `queryset` in the order of `sort`, as Relay's cursor connections do."""
+    return await paginate_rows(queryset, sort, request, _fetch_models)
+
+
+async def paginate_rows(
+    queryset: QuerySet[ModelT],
+    sort: SortKey,
+    request: PageRequest,
+    fetch: Fetch[ModelT, RowT],
+) -> Page[RowT]:
+    """Fetch one page of `queryset` as `fetch` reads it, such as plain rows instead of models.
+
+    The rows need the attributes that `sort` reads and an `id`, for the cursors.
+    """
     request.check()
 
     async def count() -> int:
@@ -174,8 +191,8 @@ async def paginate(queryset: QuerySet[ModelT], sort: SortKey, request: PageReque
 
     backward = request.last is not None or (request.before is not None and request.first is None)
     if backward:
-        return await _page_backward(queryset, sort, request, count)
-    return await _page_forward(queryset, sort, request, count)
+        return await _page_backward(queryset, sort, request, fetch, count)
+    return await _page_forward(queryset, sort, request, fetch, count)
 
 
 def _between_cursors(
@@ -192,9 +209,18 @@ def _between_cursors(
     return queryset
 
 
-async def _fetch(queryset: QuerySet[ModelT], request: PageRequest) -> list[ModelT]:
+async def _fetch_models(queryset: QuerySet[ModelT], ordering: Sequence[str]) -> list[ModelT]:
+    return list(await queryset)
+
+
+async def _fetch(
+    queryset: QuerySet[ModelT],
+    ordering: Sequence[str],
+    fetch: Fetch[ModelT, RowT],
+    request: PageRequest,
+) -> list[RowT]:
     try:
-        return list(await queryset)
+        return await fetch(queryset.order_by(*ordering), ordering)
     except ValidationError as error:
         # Tortoise checks filter values against their column, so a cursor's text longer than
         # the column allows fails here rather than in `decode_cursor`.
@@ -204,7 +230,7 @@ async def _fetch(queryset: QuerySet[ModelT], request: PageRequest) -> list[Model
         raise _invalid_cursor(cursor) from error
 
 
-def _cursors(queryset: QuerySet[ModelT], sort: SortKey, rows: list[ModelT]) -> list[str]:
+def _cursors(queryset: QuerySet[ModelT], sort: SortKey, rows: Sequence[Any]) -> list[str]:
     scope = queryset.model._meta.db_table
     return [encode_cursor(sort, row, scope=scope) for row in rows]
 
@@ -213,12 +239,13 @@ async def _page_forward(
     queryset: QuerySet[ModelT],
     sort: SortKey,
     request: PageRequest,
+    fetch: Fetch[ModelT, RowT],
     count: Callable[[], Awaitable[int]],
-) -> Page[ModelT]:
+) -> Page[RowT]:
     size = DEFAULT_PAGE_SIZE if request.first is None else request.first
     queryset = _between_cursors(queryset, sort, request)
 
-    rows = await _fetch(queryset.order_by(*_ordering(sort)).limit(size + 1), request)
+    rows = await _fetch(queryset.limit(size + 1), _ordering(sort), fetch, request)
     has_more = len(rows) > size
     rows = rows[:size]
     return Page(
@@ -234,12 +261,13 @@ async def _page_backward(
     queryset: QuerySet[ModelT],
     sort: SortKey,
     request: PageRequest,
+    fetch: Fetch[ModelT, RowT],
     count: Callable[[], Awaitable[int]],
-) -> Page[ModelT]:
+) -> Page[RowT]:
     size = DEFAULT_PAGE_SIZE if request.last is None else request.last
     queryset = _between_cursors(queryset, sort, request)
 
-    rows = await _fetch(queryset.order_by(*_ordering(sort.reversed())).limit(size + 1), request)
+    rows = await _fetch(queryset.limit(size + 1), _ordering(sort.reversed()), fetch, request)
     has_more = len(rows) > size
     rows = rows[:size]
     rows.reverse()

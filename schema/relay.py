@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
-from tortoise.models import Model
+from strawberry.types.nodes import SelectedField, Selection
 
 from models.errors import InvalidArgument
 from models.pagination import MAX_PAGE_SIZE, MAX_ROW_ID, Page, PageRequest
 
 NodeT = TypeVar("NodeT")
-RowT = TypeVar("RowT", bound=Model)
+RowT = TypeVar("RowT")
 
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
@@ -96,6 +96,34 @@ def build_connection(page: Page[RowT], convert: Callable[[RowT], NodeT]) -> Conn
     )
 
 
+def _fields(selections: list[Selection]) -> list[SelectedField]:
+    """Return the fields of a selection set, with those of its fragments."""
+    found: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            found.append(selection)
+        else:
+            found.extend(_fields(selection.selections))
+    return found
+
+
+def selects_node_field(info: strawberry.Info, name: str) -> bool:
+    """Tell whether a connection field's nodes, directly or through edges, select `name`.
+
+    Fields skipped by `@skip` or `@include` count as selected: reading their rows needlessly
+    costs less than a mistake in evaluating the directives would.
+    """
+    for connection in info.selected_fields:
+        for item in _fields(connection.selections):
+            nodes = [item] if item.name == "nodes" else []
+            if item.name == "edges":
+                nodes = [edge for edge in _fields(item.selections) if edge.name == "node"]
+            for node in nodes:
+                if any(field.name == name for field in _fields(node.selections)):
+                    return True
+    return False
+
+
 def page_request(
     first: int | None, after: str | None, last: int | None, before: str | None
 ) -> PageRequest:
@@ -120,5 +148,6 @@ __all__: Sequence[str] = (
     "from_global_id",
     "page_request",
     "pk_of",
+    "selects_node_field",
     "to_global_id",
 )

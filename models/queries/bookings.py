@@ -11,7 +11,7 @@ from models.bookings import Booking, Guest
 from models.dates import DateRange
 from models.enums import BookingStatus
 from models.errors import InvalidArgument
-from models.pagination import Page, PageRequest, SortKey, SortValueKind, paginate
+from models.pagination import SortKey, SortValueKind
 from models.queries.visibility import visible_bookings
 
 MAX_SEARCH_LENGTH = 200
@@ -125,19 +125,3 @@ def _booking_search(viewer: Viewer, search: str) -> Q:
 def bookings_query(viewer: Viewer, booking_filter: BookingFilter) -> QuerySet[Booking]:
     queryset = visible_bookings(viewer, include_partners=booking_filter.include_partners)
     return filter_bookings(queryset, viewer, booking_filter)
-
-
-async def list_bookings(
-    viewer: Viewer,
-    booking_filter: BookingFilter,
-    sort: BookingSort,
-    descending: bool,
-    page: PageRequest,
-) -> Page[Booking]:
-    sort_key = BOOKING_SORT_KEYS[sort]
-    if descending:
-        sort_key = sort_key.reversed()
-    queryset = bookings_query(viewer, booking_filter)
-    if sort is BookingSort.TRIP_START:
-        queryset = queryset.select_related("departure")
-    return await paginate(queryset, sort_key, page)

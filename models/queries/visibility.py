@@ -1,5 +1,7 @@
 """Booking visibility: the one place that applies the role matrix to rows."""
 
+from typing import Protocol
+
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
@@ -67,7 +69,14 @@ def visible_bookings(viewer: Viewer, *, include_partners: bool = False) -> Query
     return queryset
 
 
-def may_see_buyer(viewer: Viewer, booking: Booking) -> bool:
+class SoldBooking(Protocol):
+    """What `may_see_buyer` reads of a booking: a model or a plain row of a page."""
+
+    seller_id: int
+    created_by_id: int | None
+
+
+def may_see_buyer(viewer: Viewer, booking: SoldBooking) -> bool:
     """Tell whether the viewer may read the buyer and amounts of a booking it can already read.
 
     Only the seller sees its buyers; a supplier reading a partner's booking never does.

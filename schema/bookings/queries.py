@@ -6,7 +6,8 @@ from typing import Annotated
 import strawberry
 
 from models.enums import BookingStatus
-from models.queries.bookings import BookingFilter, BookingSort, list_bookings
+from models.queries.booking_page import list_booking_page
+from models.queries.bookings import BookingFilter, BookingSort
 from schema.bookings.types import Booking
 from schema.common import DateRangeInput, SortDirection, date_range
 from schema.context import Info, viewer_of
@@ -19,6 +20,7 @@ from schema.relay import (
     build_connection,
     page_request,
     pk_of,
+    selects_node_field,
 )
 
 
@@ -110,11 +112,12 @@ class BookingQueries:
         ] = None,
     ) -> Connection[Booking]:
         order = order_by or BookingOrder()
-        page = await list_bookings(
+        page = await list_booking_page(
             viewer_of(info),
             booking_filter(filter),
             BookingSort(order.field.value),
             order.direction is SortDirection.DESC,
             page_request(first, after, last, before),
+            with_guests=selects_node_field(info, "guests"),
         )
         return build_connection(page, Booking.from_row)

@@ -7,10 +7,12 @@ import strawberry
 from models import bookings
 from models.enums import BookingChannel, BookingStatus
 from models.errors import Forbidden
+from models.queries.booking_page import BookingRow, BuyerRow
 from models.queries.visibility import may_see_buyer
 from schema.common import Money, Organization
 from schema.context import Info, viewer_of
 from schema.departures.types import Departure
+from schema.fallback import awaited_by_executor
 from schema.guests.types import CustomFieldAnswer, Guest
 from schema.relay import Node, to_global_id
 
@@ -28,7 +30,7 @@ class Buyer:
     )
 
     @classmethod
-    def from_row(cls, row: bookings.Buyer) -> "Buyer":
+    def from_row(cls, row: bookings.Buyer | BuyerRow) -> "Buyer":
         return cls(
             first_name=row.first_name,
             last_name=row.last_name,
@@ -47,10 +49,12 @@ class Booking(Node):
     channel: BookingChannel = strawberry.field(description="How the booking was made.")
     created_at: datetime = strawberry.field(description="When the booking was made.")
     cancelled_at: datetime | None = strawberry.field(description="When it was cancelled, if so.")
-    row: strawberry.Private[bookings.Booking]
+    # A row of a bookings page carries its buyer, departure and guests; a model row does not,
+    # and its nested fields go through the DataLoaders.
+    row: strawberry.Private[bookings.Booking | BookingRow]
 
     @classmethod
-    def from_row(cls, row: bookings.Booking) -> "Booking":
+    def from_row(cls, row: bookings.Booking | BookingRow) -> "Booking":
         return cls(
             id=to_global_id("Booking", row.id),
             reference=row.reference,
@@ -62,7 +66,12 @@ class Booking(Node):
         )
 
     @strawberry.field(description="The departure booked.")
-    async def departure(self, info: Info) -> Departure:
+    def departure(self, info: Info) -> Departure:
+        if isinstance(self.row, BookingRow):
+            return Departure.from_row(self.row.departure)
+        return awaited_by_executor(self._load_departure(info))
+
+    async def _load_departure(self, info: Info) -> Departure:
         row = await info.context.loaders.departure_by_id.load(self.row.departure_id)
         assert row is not None, "booking.departure_id is a foreign key"
         return Departure.from_row(row)
@@ -80,9 +89,14 @@ class Booking(Node):
             "customers of this booking."
         )
     )
-    async def buyer(self, info: Info) -> Buyer | None:
+    def buyer(self, info: Info) -> Buyer | None:
         if not self._buyer_visible(info):
             return None
+        if isinstance(self.row, BookingRow):
+            return Buyer.from_row(self.row.buyer) if self.row.buyer else None
+        return awaited_by_executor(self._load_buyer(info))
+
+    async def _load_buyer(self, info: Info) -> Buyer | None:
         row = await info.context.loaders.buyer_by_booking_id.load(self.row.id)
         return Buyer.from_row(row) if row else None
 
@@ -95,7 +109,12 @@ class Booking(Node):
         return Money(amount=self.row.total_amount, currency=self.row.currency)
 
     @strawberry.field(description="The guests, in the order they were entered.")
-    async def guests(self, info: Info) -> list[Guest]:
+    def guests(self, info: Info) -> list[Guest]:
+        if isinstance(self.row, BookingRow) and self.row.guests is not None:
+            return [Guest.from_page_row(row) for row in self.row.guests]
+        return awaited_by_executor(self._load_guests(info))
+
+    async def _load_guests(self, info: Info) -> list[Guest]:
         rows = await info.context.loaders.guests_by_booking_id.load(self.row.id)
         return [Guest.from_row(row) for row in rows]
 

@@ -7,7 +7,9 @@ import strawberry
 
 from models import catalog
 from models.enums import CustomFieldScope, CustomFieldType
+from models.queries.booking_page import ActivityRow, DepartureRow
 from schema.context import Info
+from schema.fallback import awaited_by_executor
 from schema.relay import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ class Activity(Node):
     organization_pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: catalog.Activity) -> "Activity":
+    def from_row(cls, row: catalog.Activity | ActivityRow) -> "Activity":
         return cls(
             id=to_global_id("Activity", row.id),
             name=row.name,
@@ -87,9 +89,11 @@ class Departure(Node):
     capacity: int = strawberry.field(description="Seats on this departure.")
     pk: strawberry.Private[int]
     activity_pk: strawberry.Private[int]
+    # Read along with the departure by a bookings page; otherwise the DataLoader reads it.
+    activity_row: strawberry.Private[ActivityRow | None] = None
 
     @classmethod
-    def from_row(cls, row: catalog.Departure) -> "Departure":
+    def from_row(cls, row: catalog.Departure | DepartureRow) -> "Departure":
         return cls(
             id=to_global_id("Departure", row.id),
             starts_at=row.starts_at,
@@ -98,10 +102,16 @@ class Departure(Node):
             capacity=row.capacity,
             pk=row.id,
             activity_pk=row.activity_id,
+            activity_row=row.activity if isinstance(row, DepartureRow) else None,
         )
 
     @strawberry.field(description="The activity this departure runs.")
-    async def activity(self, info: Info) -> Activity:
+    def activity(self, info: Info) -> Activity:
+        if self.activity_row is not None:
+            return Activity.from_row(self.activity_row)
+        return awaited_by_executor(self._load_activity(info))
+
+    async def _load_activity(self, info: Info) -> Activity:
         row = await info.context.loaders.activity_by_id.load(self.activity_pk)
         assert row is not None, "departure.activity_id is a foreign key"
         return Activity.from_row(row)

@@ -1,0 +1,182 @@
+"""The bookings list as plain rows: each booking with its buyer, departure and activity.
+
+A page of bookings is read in one statement that joins the buyer, the departure and its activity,
+and the guests of the whole page in a second one. The rows are plain dataclasses rather than
+Tortoise models: building model objects costs several times more than reading the values.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
+
+from models.access import Viewer
+from models.bookings import Booking, Guest
+from models.enums import BookingChannel, BookingStatus, GuestCategory
+from models.pagination import Page, PageRequest, paginate_rows
+from models.queries.bookings import BOOKING_SORT_KEYS, BookingFilter, BookingSort, bookings_query
+
+
+@dataclass(slots=True)
+class ActivityRow:
+    id: int
+    organization_id: int
+    name: str
+    description: str
+
+
+@dataclass(slots=True)
+class DepartureRow:
+    activity: ActivityRow
+    id: int
+    activity_id: int
+    starts_at: datetime
+    ends_at: datetime
+    starts_on: date
+    capacity: int
+
+
+@dataclass(slots=True)
+class BuyerRow:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    country: str
+    language: str
+    marketing_consent: bool
+
+
+@dataclass(slots=True)
+class GuestRow:
+    id: int
+    booking_id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    category: GuestCategory
+    checked_in_at: datetime | None
+
+
+@dataclass(slots=True)
+class BookingRow:
+    """A booking of a page, with the rows the page shows beside it."""
+
+    departure: DepartureRow
+    buyer: BuyerRow | None
+    id: int
+    reference: str
+    seller_id: int
+    departure_id: int
+    created_by_id: int | None
+    status: BookingStatus
+    channel: BookingChannel
+    total_amount: Decimal
+    currency: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    # None when the page was read without its guests.
+    guests: list[GuestRow] | None = None
+
+
+BOOKING_COLUMNS = (
+    "id",
+    "reference",
+    "seller_id",
+    "departure_id",
+    "created_by_id",
+    "status",
+    "channel",
+    "total_amount",
+    "currency",
+    "created_at",
+    "cancelled_at",
+)
+DEPARTURE_COLUMNS = ("id", "activity_id", "starts_at", "ends_at", "starts_on", "capacity")
+ACTIVITY_COLUMNS = ("id", "organization_id", "name", "description")
+BUYER_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "language",
+    "marketing_consent",
+)
+GUEST_COLUMNS = (
+    "id",
+    "booking_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "category",
+    "checked_in_at",
+)
+
+PAGE_COLUMNS = (
+    *BOOKING_COLUMNS,
+    *(f"departure__{column}" for column in DEPARTURE_COLUMNS),
+    *(f"departure__activity__{column}" for column in ACTIVITY_COLUMNS),
+    *(f"buyer__{column}" for column in BUYER_COLUMNS),
+)
+
+
+_DEPARTURE = len(BOOKING_COLUMNS)
+_ACTIVITY = _DEPARTURE + len(DEPARTURE_COLUMNS)
+_BUYER = _ACTIVITY + len(ACTIVITY_COLUMNS)
+
+
+def _booking_row(values: tuple[Any, ...]) -> BookingRow:
+    activity = ActivityRow(*values[_ACTIVITY:_BUYER])
+    departure = DepartureRow(activity, *values[_DEPARTURE:_ACTIVITY])
+    # Every booking has a buyer, but the join is an outer one, so a missing row reads as None.
+    buyer = BuyerRow(*values[_BUYER + 1 :]) if values[_BUYER] is not None else None
+    return BookingRow(departure, buyer, *values[:_DEPARTURE])
+
+
+async def _fetch_page(page: QuerySet[Booking], ordering: Sequence[str]) -> list[BookingRow]:
+    # The page is chosen by its own query and joined afterwards: joined first, the database
+    # would join every matching booking before sorting and cutting the page.
+    joined = Booking.filter(id__in=Subquery(page.values("id"))).order_by(*ordering)
+    return [_booking_row(values) for values in await joined.values_list(*PAGE_COLUMNS)]
+
+
+async def _add_guests(rows: list[BookingRow]) -> None:
+    guests: dict[int, list[GuestRow]] = {row.id: [] for row in rows}
+    if guests:
+        found = (
+            Guest.filter(booking_id__in=list(guests))
+            .order_by("booking_id", "position", "id")
+            .values_list(*GUEST_COLUMNS)
+        )
+        for values in await found:
+            guests[values[1]].append(GuestRow(*values))
+    for row in rows:
+        row.guests = guests[row.id]
+
+
+async def list_booking_page(
+    viewer: Viewer,
+    booking_filter: BookingFilter,
+    sort: BookingSort,
+    descending: bool,
+    page: PageRequest,
+    *,
+    with_guests: bool,
+) -> Page[BookingRow]:
+    """Read a page of the viewer's bookings; `with_guests` reads their guests too."""
+    sort_key = BOOKING_SORT_KEYS[sort]
+    if descending:
+        sort_key = sort_key.reversed()
+    queryset = bookings_query(viewer, booking_filter)
+    found = await paginate_rows(queryset, sort_key, page, _fetch_page)
+    if with_guests:
+        await _add_guests(found.rows)
+    return found
