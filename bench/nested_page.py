@@ -325,7 +325,7 @@ async def measure(arguments: argparse.Namespace, url: str) -> None:
         reference_seconds.append(await timed(reference_page))
 
     if arguments.profile:
-        await profile(graphql_page, arguments.profile)
+        await profile(graphql_page, arguments.profile, arguments.profile_sort)
 
     await reference.close()
     await Tortoise.close_connections()
@@ -333,7 +333,7 @@ async def measure(arguments: argparse.Namespace, url: str) -> None:
     print(f"viewer (sign-in, not timed above): {len(viewer_statements)} SQL statements")
 
 
-async def profile(run: Callable[[], Awaitable[Any]], runs: int) -> None:
+async def profile(run: Callable[[], Awaitable[Any]], runs: int, sort: str = "tottime") -> None:
     import cProfile
     import pstats
 
@@ -342,7 +342,9 @@ async def profile(run: Callable[[], Awaitable[Any]], runs: int) -> None:
     for _ in range(runs):
         await run()
     profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    stats = pstats.Stats(profiler).sort_stats(sort)
+    stats.print_stats(30)
+    stats.print_callers("visitor.py.*visit")
 
 
 def report(
@@ -391,6 +393,7 @@ def main() -> None:
         help="Leave the start-up objects to the cyclic GC, unlike the server.",
     )
     parser.add_argument("--profile", type=int, default=0, help="cProfile this many more pages.")
+    parser.add_argument("--profile-sort", default="tottime", help="pstats sort key.")
     parser.add_argument("--show-sql", action="store_true", help="Print the page's statements.")
     arguments = parser.parse_args()
 

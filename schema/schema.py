@@ -30,6 +30,7 @@ from schema.customers.types import Customer
 from schema.departures.queries import DepartureQueries
 from schema.departures.types import Activity, CustomFieldDefinition, Departure
 from schema.errors import MaskUnexpectedErrors, is_unexpected, tag_with_code
+from schema.execution import ScalarShortPathExecutionContext
 from schema.exports.mutations import ExportMutations
 from schema.exports.queries import ExportQueries
 from schema.exports.subscriptions import ExportSubscriptions
@@ -123,14 +124,19 @@ def build_schema(
     reject.
     """
     rails = guard_rails or GuardRails()
+    # The rule classes are built once: the validation cache is keyed by them, and rules built
+    # anew for each request would miss it every time.
+    validation_rules = [
+        *QueryDepthLimiter(max_depth=rails.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=rails.max_aliases).validation_rules,
+        cost_limit_rule(rails.max_cost),
+    ]
     # Factories, so that each request gets fresh extension instances; the parser and
     # validation caches are shared by maxsize inside Strawberry.
     extensions: list[Callable[[], SchemaExtension]] = [
         *observers,
-        lambda: QueryDepthLimiter(max_depth=rails.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=rails.max_aliases),
+        lambda: AddValidationRules(validation_rules),
         lambda: MaxTokensLimiter(max_token_count=rails.max_tokens),
-        lambda: AddValidationRules([cost_limit_rule(rails.max_cost)]),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
@@ -144,6 +150,7 @@ def build_schema(
         subscription=Subscription,
         types=NODE_TYPES,
         extensions=extensions,
+        execution_context_class=ScalarShortPathExecutionContext,
     )
 
 
