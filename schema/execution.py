@@ -9,7 +9,7 @@ for a non-null field, a value the scalar rejects, field middleware) takes graphq
 which reports the error exactly as before.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -23,7 +23,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -111,24 +111,64 @@ class ScalarShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self.has_short_path = manager is None or not manager.middlewares
         self.type_plans: dict[GraphQLObjectType, dict[str, ScalarField | None]] = {}
 
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        node = field_details_list[0].node
-        if self.has_short_path and not node.arguments:
-            fields = self.type_plans.get(parent_type)
-            if fields is None:
-                fields = self.type_plans[parent_type] = _type_plans(parent_type)
-            plan = _plan(fields, parent_type, node.name.value)
-            if plan is not None:
-                completed = _complete_scalar(plan, source)
-                if completed is not _GENERAL:
-                    return completed
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+        if not self.has_short_path:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        scalars, others = self._complete_scalars(parent_type, source_value, grouped_field_set)
+        if not others:
+            return scalars
+        results = super().execute_fields(parent_type, source_value, path, others, position_context)
+        if not scalars:
+            return results
+        if isinstance(results, dict):
+            return _merged(grouped_field_set, scalars, results)
+        return self._merge_later(grouped_field_set, scalars, results)
+
+    def _complete_scalars(
+        self, parent_type: GraphQLObjectType, source: Any, grouped_field_set: GroupedFieldSet
+    ) -> tuple[dict[str, Any], GroupedFieldSet]:
+        """Complete the fields that take the short path; return them and the fields left."""
+        fields = self.type_plans.get(parent_type)
+        if fields is None:
+            fields = self.type_plans[parent_type] = _type_plans(parent_type)
+        scalars: dict[str, Any] = {}
+        others: GroupedFieldSet = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            plan = None if node.arguments else _plan(fields, parent_type, node.name.value)
+            completed = _GENERAL if plan is None else _complete_scalar(plan, source)
+            if completed is _GENERAL:
+                others[response_name] = field_details_list
+            else:
+                scalars[response_name] = completed
+        return scalars, others
+
+    async def _merge_later(
+        self,
+        grouped_field_set: GroupedFieldSet,
+        scalars: dict[str, Any],
+        results: Awaitable[dict[str, Any]],
+    ) -> dict[str, Any]:
+        return _merged(grouped_field_set, scalars, await results)
+
+
+def _merged(
+    grouped_field_set: GroupedFieldSet, scalars: dict[str, Any], results: dict[str, Any]
+) -> dict[str, Any]:
+    """Put the fields back in the order of the selection set, as the response must list them."""
+    merged: dict[str, Any] = {}
+    for response_name in grouped_field_set:
+        if response_name in scalars:
+            merged[response_name] = scalars[response_name]
+        elif response_name in results:
+            merged[response_name] = results[response_name]
+    return merged
