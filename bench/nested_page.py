@@ -1,16 +1,16 @@
 """Benchmark: a page of 100 bookings with their buyer, guests, departure and activity.
 
     python bench/nested_page.py --backend sqlite --bookings 4300
-    python bench/nested_page.py --database-url sqlite:///work/benchdata/guests-4300-1.sqlite3
-    python bench/nested_page.py --database-url postgres://postgres@127.0.0.1:5432/tourdesk_bench_4300_1
+    python bench/nested_page.py --database-url sqlite:///path/to/guests.sqlite3
+    python bench/nested_page.py --database-url postgres://postgres@127.0.0.1:5432/DATABASE
 
 Without `--database-url` the data comes from `tourdesk seed --bookings N --seed S`, kept between
 runs under bench/var/ or in the PostgreSQL database `tourdesk_bench_N_S`, as in export_guests.py.
 
-The page runs in-process through the schema the server builds (the same extensions, guard rails
-and error masking as production), with a context built as the GraphQL view builds it, and its
-result is encoded to JSON as the view does. The viewer is built once, before the runs: signing
-in is the same for every operation and is timed and counted on its own.
+The page runs in-process through the schema the server builds, with the same extensions, guard
+rails and error masking as production. Its context is built as the GraphQL view builds it, and its
+result is encoded to JSON as the view does. The viewer is built once, before the runs, because
+authentication is the same for every operation; its statements are counted separately.
 
 The reference fetches the same rows with hand-written SQL through the database driver (aiosqlite
 or asyncpg, on one open connection) and builds the same JSON with dicts and orjson. The benchmark

@@ -4,9 +4,9 @@ graphql-core handles every field the same general way: it builds a resolve info,
 arguments, calls the resolver, checks for awaitables and walks the return type. For a scalar or
 enum field without arguments whose value is an attribute (a Strawberry field without resolver),
 none of that changes the result, and it costs most of the time of a long nested page. This context
-reads such fields directly and coerces their value as graphql-core would; anything unusual (a null
-for a non-null field, a value the scalar rejects, field middleware) takes graphql-core's own path,
-which reports the error exactly as before.
+reads such fields directly and coerces their value as graphql-core would. Anything unusual takes
+graphql-core's own path, which reports the error exactly as before: a null for a non-null field,
+a value the scalar rejects, or field middleware.
 """
 
 from collections.abc import Awaitable, Callable
@@ -38,8 +38,8 @@ class ScalarField:
     is_non_null: bool
 
 
-# The plans of each object type's fields, built on first use; None marks a field that takes the
-# general path. Weak keys, so that a schema that is dropped takes its plans along.
+# The plans of each object type's fields, built on first use. None marks a field that takes the
+# general path. The keys are weak, so a schema that is dropped takes its plans along.
 _plans: "WeakKeyDictionary[GraphQLObjectType, dict[str, ScalarField | None]]" = WeakKeyDictionary()
 
 # Returned by `_complete_scalar` when the general path has to run.
@@ -136,7 +136,7 @@ class ScalarShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _complete_scalars(
         self, parent_type: GraphQLObjectType, source: Any, grouped_field_set: GroupedFieldSet
     ) -> tuple[dict[str, Any], GroupedFieldSet]:
-        """Complete the fields that take the short path; return them and the fields left."""
+        """Complete the fields that take the short path, and return them and the other fields."""
         fields = self.type_plans.get(parent_type)
         if fields is None:
             fields = self.type_plans[parent_type] = _type_plans(parent_type)

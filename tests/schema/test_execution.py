@@ -1,6 +1,6 @@
-"""The short path for plain scalar fields answers exactly as graphql-core's general path does.
+"""The short path for plain scalar fields returns what graphql-core's general path returns.
 
-Answers are compared as JSON text, so that the order of the fields counts too.
+Results are compared as JSON text, so that the order of the fields counts too.
 """
 
 import json
@@ -69,27 +69,27 @@ DOCUMENTS = {
 }
 
 
-async def answer(schema: strawberry.Schema, document: str) -> dict[str, Any]:
+async def run(schema: strawberry.Schema, document: str) -> dict[str, Any]:
     result = await schema.execute(document)
     errors = [error.formatted for error in result.errors or []]
     return {"data": result.data, "errors": errors}
 
 
 @pytest.mark.parametrize("document", DOCUMENTS.values(), ids=DOCUMENTS.keys())
-async def test_short_path_answers_as_the_general_path(document):
-    short_path = await answer(SHORT_PATH, document)
-    general = await answer(GENERAL, document)
+async def test_short_path_matches_general_path(document):
+    short_path = await run(SHORT_PATH, document)
+    general = await run(GENERAL, document)
 
     assert json.dumps(short_path, default=str) == json.dumps(general, default=str)
 
 
 async def test_short_path_reports_null_in_non_null_field():
-    errors = (await answer(SHORT_PATH, "{ items { name } }"))["errors"]
+    errors = (await run(SHORT_PATH, "{ items { name } }"))["errors"]
 
     assert [error["path"] for error in errors] == [["items", 1, "name"]]
 
 
 async def test_short_path_reports_value_the_scalar_rejects():
-    errors = (await answer(SHORT_PATH, "{ items { size } }"))["errors"]
+    errors = (await run(SHORT_PATH, "{ items { size } }"))["errors"]
 
     assert [error["path"] for error in errors] == [["items", 2, "size"]]
