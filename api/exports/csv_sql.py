@@ -57,7 +57,8 @@ def neutralised_unless(value: str, exact: str) -> str:
 
 
 def is_phone(value: str, dialect: Dialect) -> str:
-    """Match the phone number rule of input validation: an optional + then 3-40 of 0-9 ()./- and space."""
+    """Match the phone number rule of input validation: an optional +, then 3 to 40 characters
+    out of digits, spaces, brackets, dots, slashes and hyphens."""
     if dialect == "postgres":
         return f"{value} ~ '^\\+?[0-9 ()./-]{{3,40}}$'"
     digits = f"CASE WHEN substr({value}, 1, 1) = '+' THEN substr({value}, 2) ELSE {value} END"
@@ -126,6 +127,19 @@ def _local_time_tree(epoch: str, periods: Sequence[tuple[int, int]]) -> str:
     return f"CASE WHEN {epoch} < {periods[middle][0]} THEN {earlier} ELSE {later} END"
 
 
+def sqlite_epoch(value: str) -> str:
+    """Return the whole seconds since 1970 of a timestamp as Tortoise stores it on SQLite.
+
+    The stored text is `datetime.isoformat(" ")`: 19 characters, then six digits of
+    microseconds after a dot when there are any, then the offset. unixepoch() rounds to the
+    millisecond, which would turn 06:30:15.9999 into 06:30:16, so the fraction goes first.
+    """
+    return (
+        f"unixepoch(CASE WHEN substr({value}, 20, 1) = '.' "
+        f"THEN substr({value}, 1, 19) || substr({value}, 27) ELSE {value} END)"
+    )
+
+
 def epoch_alias(source: str) -> str:
     return f"{source}__epoch"
 
@@ -137,8 +151,13 @@ def answer_alias(column: Column) -> str:
 
 def timestamp_cell(column: Column, layout: CsvLayout, dialect: Dialect) -> str:
     if dialect == "postgres":
-        return f"to_char({column_reference(column.source)}, '{POSTGRES_TIMESTAMP_FORMAT}')"
-    # SQLite's unixepoch() drops fractions of a second, as isoformat(timespec="seconds") does.
+        value = column_reference(column.source)
+        # Offsets before about 1900 (local mean time) have seconds, which TZM leaves out.
+        seconds = f"(extract(timezone FROM {value})::int % 60)"
+        return (
+            f"to_char({value}, '{POSTGRES_TIMESTAMP_FORMAT}') || CASE WHEN {seconds} <> 0 "
+            f"THEN ':' || to_char(abs({seconds}), 'FM00') ELSE '' END"
+        )
     periods = utc_offset_periods(layout.time_zone)
     return _local_time_tree(column_reference(epoch_alias(column.source)), periods)
 
@@ -211,8 +230,7 @@ def decimal_cell(value: str, dialect: Dialect) -> str:
 def roles_cell(user_id: str, dialect: Dialect) -> str:
     if dialect == "postgres":
         return (
-            "(SELECT string_agg(role, ' ' ORDER BY role) FROM user_role "
-            f"WHERE user_id = {user_id})"
+            f"(SELECT string_agg(role, ' ' ORDER BY role) FROM user_role WHERE user_id = {user_id})"
         )
     return (
         "(SELECT group_concat(role, ' ') FROM "
@@ -244,9 +262,7 @@ def postgres_statement(layout: CsvLayout, source: SourceQuery) -> str:
             'FROM "custom_field_answer" AS "a" WHERE "a"."booking_id" = "r"."booking_id") '
             'AS "answers" ON true'
         )
-    return (
-        f"SELECT\n  {cells}\nFROM ({source.sql}) AS \"r\"{lateral}\nORDER BY {_order_by(source)}"
-    )
+    return f'SELECT\n  {cells}\nFROM ({source.sql}) AS "r"{lateral}\nORDER BY {_order_by(source)}'
 
 
 def _sqlite_answer(column: Column) -> str:
@@ -263,7 +279,7 @@ def sqlite_statement(layout: CsvLayout, source: SourceQuery) -> str:
     # The inner SELECT computes each answer and epoch once per row. Its OFFSET keeps SQLite
     # from flattening it into the outer one, which would repeat those expressions per use.
     extras = [
-        f'unixepoch({column_reference(column.source)}) AS "{epoch_alias(column.source)}"'
+        f'{sqlite_epoch(column_reference(column.source))} AS "{epoch_alias(column.source)}"'
         for column in layout.columns
         if column.kind is CellKind.TIMESTAMP
     ]
