@@ -1,7 +1,7 @@
 """The columns of each export: headers, and what kind of cell each column holds.
 
 The cells themselves are built in SQL (see `api.exports.csv_sql`), so the database formats a
-whole export in one statement; this module decides which columns there are, in which order.
+whole export in one statement. This module decides which columns there are, in which order.
 """
 
 import csv
@@ -30,7 +30,7 @@ def neutralise(text: str) -> str:
 
 
 class CellKind(Enum):
-    """How a source value becomes a cell."""
+    """The conversion that turns a source value into a cell."""
 
     TEXT = "text"  # neutralised; empty when null
     CODE = "code"  # a fixed word such as an enum value: as stored

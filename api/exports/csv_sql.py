@@ -49,7 +49,7 @@ def neutralised(value: str) -> str:
 
 
 def neutralised_unless(value: str, exact: str) -> str:
-    """Neutralise `value` unless the condition `exact` says it cannot be a formula."""
+    """Neutralise `value` unless the condition `exact` shows it cannot be a formula."""
     return (
         f"CASE WHEN {starts_like_formula(value)} AND NOT ({exact}) "
         f"THEN '''' || {value} ELSE {value} END"

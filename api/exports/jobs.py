@@ -140,7 +140,7 @@ async def write_rows(
 class _CopySink:
     """Receive COPY's chunks into the file, never raising into asyncpg.
 
-    asyncpg 0.32 answers an error raised by the output callback with a cancel request, and if
+    asyncpg 0.32 responds to an error raised by the output callback with a cancel request, and if
     the server has already sent the whole result that request is never answered and the
     connection hangs. So a failed write is kept for the caller, and the rest of the result,
     like everything after `abandon()`, is read and dropped.

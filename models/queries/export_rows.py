@@ -1,7 +1,7 @@
 """The rows of the three lists for CSV exports, as one unordered statement and its sort order.
 
 The statement is the list's own filter (the same query functions the API pages through), so an
-export holds exactly the rows the list shows. The export wraps it in the statement that formats
+export contains exactly the rows the list shows. The export wraps it in the statement that formats
 the cells and sorts.
 """
 
