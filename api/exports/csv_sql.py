@@ -131,12 +131,13 @@ def sqlite_epoch(value: str) -> str:
     """Return the whole seconds since 1970 of a timestamp as Tortoise stores it on SQLite.
 
     The stored text is `datetime.isoformat(" ")`: 19 characters, then six digits of
-    microseconds after a dot when there are any, then the offset. unixepoch() rounds to the
+    microseconds after a dot when there are any, then the offset. SQLite rounds a time to the
     millisecond, which would turn 06:30:15.9999 into 06:30:16, so the fraction goes first.
+    strftime('%s') works on SQLite before 3.38, which has no unixepoch().
     """
     return (
-        f"unixepoch(CASE WHEN substr({value}, 20, 1) = '.' "
-        f"THEN substr({value}, 1, 19) || substr({value}, 27) ELSE {value} END)"
+        f"CAST(strftime('%s', CASE WHEN substr({value}, 20, 1) = '.' "
+        f"THEN substr({value}, 1, 19) || substr({value}, 27) ELSE {value} END) AS INTEGER)"
     )
 
 
