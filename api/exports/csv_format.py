@@ -1,27 +1,22 @@
-"""Turning list rows into CSV cells: columns, time zones and formula neutralisation."""
+"""The columns of each export: headers, and what kind of cell each column holds.
+
+The cells themselves are built in SQL (see `api.exports.csv_sql`), so the database formats a
+whole export in one statement. This module decides which columns there are, in which order.
+"""
 
 import csv
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from models.catalog import CustomField
-from models.commands.validation import PHONE_PATTERN
 from models.enums import CsvDelimiter, CustomFieldType, ExportList
 
 DELIMITERS = {CsvDelimiter.COMMA: ",", CsvDelimiter.SEMICOLON: ";", CsvDelimiter.TAB: "\t"}
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-NUMBER_PATTERN = re.compile(r"^-?\d+(\.\d+)?$")
-
-Cell = str | int
-CellReader = Callable[[dict[str, Any]], Cell]
 
 
 def neutralise(text: str) -> str:
@@ -34,76 +29,51 @@ def neutralise(text: str) -> str:
     return text
 
 
-def text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Enum):
-        return neutralise(str(value.value))
-    return neutralise(str(value))
+class CellKind(Enum):
+    """The conversion that turns a source value into a cell."""
 
-
-def phone(value: Any) -> str:
-    # A phone number made only of digits, spaces, +, -, dots and brackets cannot call a
-    # function, so it keeps its exact characters; anything else is neutralised like text.
-    number = str(value or "")
-    return number if PHONE_PATTERN.match(number) else neutralise(number)
-
-
-def number(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def flag(value: Any) -> str:
-    return "true" if value else "false"
+    TEXT = "text"  # neutralised; empty when null
+    CODE = "code"  # a fixed word such as an enum value: as stored
+    PHONE = "phone"  # exact when it is a valid phone number, else neutralised like text
+    TIMESTAMP = "timestamp"  # in the organization's zone, ISO 8601 with the offset
+    NUMBER = "number"  # an integer as it is
+    DECIMAL = "decimal"  # a decimal with two places, such as -12.50
+    FLAG = "flag"  # true or false
+    ANSWER = "answer"  # a custom-field answer of the guest, or of its booking
+    ROLES = "roles"  # the user's roles, separated by spaces
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One CSV column: its header and the source value its cells come from.
+
+    `source` names a column of the list's source statement. `custom_field` is set for ANSWER
+    cells. `seller_only` blanks the cell on rows another organization sold, because buyers
+    belong to the seller.
+    """
+
     header: str
-    read: CellReader
+    kind: CellKind
+    source: str = ""
+    custom_field: CustomField | None = None
+    seller_only: bool = False
+
+    @property
+    def is_number_answer(self) -> bool:
+        return self.custom_field is not None and self.custom_field.type is CustomFieldType.NUMBER
 
 
 @dataclass(frozen=True, slots=True)
 class CsvLayout:
+    """The columns of an export, and who reads it: the zone and organization its cells use."""
+
     columns: Sequence[Column]
+    time_zone: str
+    organization_id: int
 
     @property
     def headers(self) -> list[str]:
         return [column.header for column in self.columns]
-
-    def cells(self, row: dict[str, Any]) -> list[Cell]:
-        return [column.read(row) for column in self.columns]
-
-
-def timestamp_reader(key: str, zone: ZoneInfo) -> CellReader:
-    def read(row: dict[str, Any]) -> str:
-        value: datetime | None = row[key]
-        if value is None:
-            return ""
-        return value.astimezone(zone).isoformat(timespec="seconds")
-
-    return read
-
-
-def field_reader(key: str, convert: Callable[[Any], Cell]) -> CellReader:
-    return lambda row: convert(row[key])
-
-
-def answer_reader(custom_field: CustomField) -> CellReader:
-    # Numbers were normalised on input, so a NUMBER answer is a plain number in the file.
-    is_number = custom_field.type is CustomFieldType.NUMBER
-
-    def read(row: dict[str, Any]) -> Cell:
-        value: str = row["answers"].get(custom_field.id, "")
-        if is_number and NUMBER_PATTERN.match(value):
-            return value
-        return text(value)
-
-    return read
 
 
 def custom_field_headers(custom_fields: Sequence[CustomField]) -> list[str]:
@@ -122,66 +92,64 @@ def custom_field_headers(custom_fields: Sequence[CustomField]) -> list[str]:
     ]
 
 
-def guest_layout(time_zone: str, custom_fields: Sequence[CustomField]) -> CsvLayout:
-    zone = ZoneInfo(time_zone)
+def guest_layout(
+    time_zone: str, organization_id: int, custom_fields: Sequence[CustomField]
+) -> CsvLayout:
+    text, code, timestamp = CellKind.TEXT, CellKind.CODE, CellKind.TIMESTAMP
     columns = [
-        Column("booking_reference", field_reader("booking__reference", text)),
-        Column(
-            f"trip_start ({time_zone})", timestamp_reader("booking__departure__starts_at", zone)
-        ),
-        Column("activity", field_reader("booking__departure__activity__name", text)),
-        Column("guest_first_name", field_reader("first_name", text)),
-        Column("guest_last_name", field_reader("last_name", text)),
-        Column("guest_category", field_reader("category", text)),
-        Column("guest_email", field_reader("email", text)),
-        Column("guest_phone", field_reader("phone", phone)),
-        Column(f"checked_in_at ({time_zone})", timestamp_reader("checked_in_at", zone)),
-        Column("booking_status", field_reader("booking__status", text)),
-        Column("seller", field_reader("booking__seller__name", text)),
-        Column("buyer_first_name", field_reader("booking__buyer__first_name", text)),
-        Column("buyer_last_name", field_reader("booking__buyer__last_name", text)),
-        Column("buyer_email", field_reader("booking__buyer__email", text)),
+        Column("booking_reference", text, "booking__reference"),
+        Column(f"trip_start ({time_zone})", timestamp, "booking__departure__starts_at"),
+        Column("activity", text, "booking__departure__activity__name"),
+        Column("guest_first_name", text, "first_name"),
+        Column("guest_last_name", text, "last_name"),
+        Column("guest_category", code, "category"),
+        Column("guest_email", text, "email"),
+        Column("guest_phone", CellKind.PHONE, "phone"),
+        Column(f"checked_in_at ({time_zone})", timestamp, "checked_in_at"),
+        Column("booking_status", code, "booking__status"),
+        Column("seller", text, "booking__seller__name"),
+        Column("buyer_first_name", text, "booking__buyer__first_name", seller_only=True),
+        Column("buyer_last_name", text, "booking__buyer__last_name", seller_only=True),
+        Column("buyer_email", text, "booking__buyer__email", seller_only=True),
     ]
     headers = custom_field_headers(custom_fields)
     columns.extend(
-        Column(header, answer_reader(custom_field))
+        Column(header, CellKind.ANSWER, custom_field=custom_field)
         for header, custom_field in zip(headers, custom_fields, strict=True)
     )
-    return CsvLayout(columns)
+    return CsvLayout(columns, time_zone, organization_id)
 
 
-def customer_layout(time_zone: str, currency: str) -> CsvLayout:
-    zone = ZoneInfo(time_zone)
-    return CsvLayout(
-        [
-            Column("email", field_reader("email", text)),
-            Column("first_name", field_reader("first_name", text)),
-            Column("last_name", field_reader("last_name", text)),
-            Column("phone", field_reader("phone", phone)),
-            Column("country", field_reader("country", text)),
-            Column("language", field_reader("language", text)),
-            Column("marketing_consent", field_reader("marketing_consent", flag)),
-            Column("booking_count", field_reader("booking_count", number)),
-            Column(f"total_spent ({currency})", field_reader("total_spent", number)),
-            Column(f"first_booking_at ({time_zone})", timestamp_reader("first_booking_at", zone)),
-            Column(f"last_booking_at ({time_zone})", timestamp_reader("last_booking_at", zone)),
-        ]
-    )
+def customer_layout(time_zone: str, organization_id: int, currency: str) -> CsvLayout:
+    text, timestamp = CellKind.TEXT, CellKind.TIMESTAMP
+    columns = [
+        Column("email", text, "email"),
+        Column("first_name", text, "first_name"),
+        Column("last_name", text, "last_name"),
+        Column("phone", CellKind.PHONE, "phone"),
+        Column("country", text, "country"),
+        Column("language", text, "language"),
+        Column("marketing_consent", CellKind.FLAG, "marketing_consent"),
+        Column("booking_count", CellKind.NUMBER, "booking_count"),
+        Column(f"total_spent ({currency})", CellKind.DECIMAL, "total_spent"),
+        Column(f"first_booking_at ({time_zone})", timestamp, "first_booking_at"),
+        Column(f"last_booking_at ({time_zone})", timestamp, "last_booking_at"),
+    ]
+    return CsvLayout(columns, time_zone, organization_id)
 
 
-def user_layout(time_zone: str) -> CsvLayout:
-    zone = ZoneInfo(time_zone)
-    return CsvLayout(
-        [
-            Column("email", field_reader("email", text)),
-            Column("first_name", field_reader("first_name", text)),
-            Column("last_name", field_reader("last_name", text)),
-            Column("roles", lambda row: text(" ".join(row["roles"]))),
-            Column("active", field_reader("is_active", flag)),
-            Column(f"last_sign_in_at ({time_zone})", timestamp_reader("last_sign_in_at", zone)),
-            Column(f"created_at ({time_zone})", timestamp_reader("created_at", zone)),
-        ]
-    )
+def user_layout(time_zone: str, organization_id: int) -> CsvLayout:
+    text, timestamp = CellKind.TEXT, CellKind.TIMESTAMP
+    columns = [
+        Column("email", text, "email"),
+        Column("first_name", text, "first_name"),
+        Column("last_name", text, "last_name"),
+        Column("roles", CellKind.ROLES, "id"),
+        Column("active", CellKind.FLAG, "is_active"),
+        Column(f"last_sign_in_at ({time_zone})", timestamp, "last_sign_in_at"),
+        Column(f"created_at ({time_zone})", timestamp, "created_at"),
+    ]
+    return CsvLayout(columns, time_zone, organization_id)
 
 
 def csv_writer(stream: Any, delimiter: CsvDelimiter) -> Any:
@@ -199,3 +167,29 @@ LIST_FILE_PREFIX = {
     ExportList.CUSTOMERS: "customers",
     ExportList.USERS: "users",
 }
+
+
+class CrlfLineEnds:
+    """Turn the LF row ends of PostgreSQL's COPY CSV into CRLF, chunk by chunk, counting rows.
+
+    A line break inside a quoted cell stays as it is. Quotes only open and close quoted cells
+    (a quote inside one is doubled), so a LF is a row end exactly when an even number of quotes
+    comes before it; the count carries over from one chunk to the next.
+    """
+
+    def __init__(self) -> None:
+        self.in_quotes = False
+        self.rows = 0
+
+    def convert(self, chunk: bytes) -> bytes:
+        if b'"' not in chunk and not self.in_quotes:
+            self.rows += chunk.count(b"\n")
+            return chunk.replace(b"\n", b"\r\n")
+
+        parts = chunk.split(b'"')
+        for index in range(1 if self.in_quotes else 0, len(parts), 2):
+            self.rows += parts[index].count(b"\n")
+            parts[index] = parts[index].replace(b"\n", b"\r\n")
+        if len(parts) % 2 == 0:
+            self.in_quotes = not self.in_quotes
+        return b'"'.join(parts)

@@ -1,91 +1,95 @@
-"""Streaming the rows of a query with one statement and a database cursor.
+"""Running an export's statement with one database cursor, however many rows it returns.
 
 A million-row export paged with keyset queries re-runs the join, the filter and the sort for every
-page, which on a million guests cost seconds per page. One statement read through a cursor sorts
-once and keeps only one batch in memory.
+page, which on a million guests cost seconds per page. One statement sorts once; PostgreSQL sends
+its result as CSV through COPY, and SQLite's rows are read in batches on a thread of their own.
 """
 
+import asyncio
+import contextlib
 import os
 import sqlite3
-import types
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import aiosqlite
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import ValuesQuery
 
-Row = dict[str, Any]
+Output = Callable[[bytes], Awaitable[None]]
 
 
-def _statement(query: ValuesQuery[Any]) -> tuple[str, list[Any], list[tuple[str, Any]]]:
-    """Return the SQL, its parameters and the value converters Tortoise would apply.
+def values_statement(query: ValuesQuery[Any]) -> tuple[str, list[Any]]:
+    """Return the SQL and the parameters of a values query, as Tortoise would run it.
 
-    NOTE: this uses Tortoise 1.1 internals (`_make_query`, `_fields_for_select`), the same steps
-    `ValuesQuery._execute` takes; pyproject pins Tortoise below 1.2 for that reason.
+    NOTE: this uses Tortoise 1.1 internals (`_choose_db_if_not_chosen`, `_make_query`), the same
+    steps `ValuesQuery._execute` takes; pyproject pins Tortoise below 1.2 for that reason.
     """
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, parameters = query.query.get_parameterized_sql()
-    converters = [
-        (alias, query.resolve_to_python_value(query.model, field_name))
-        for alias, field_name in query._fields_for_select.items()
-    ]
-    kept = [
-        (alias, convert)
-        for alias, convert in converters
-        if not isinstance(convert, types.LambdaType)
-    ]
-    return sql, list(parameters), kept
+    return sql, list(parameters)
 
 
-async def stream_values(query: ValuesQuery[Any], batch_size: int) -> AsyncIterator[list[Row]]:
-    """Yield the rows of a values query in batches of at most `batch_size`, in its order."""
-    sql, parameters, converters = _statement(query)
-    client: BaseDBAsyncClient = query._db
-    if client.capabilities.dialect == "sqlite":
-        batches = _sqlite_batches(client, sql, parameters, batch_size)
-    else:
-        batches = _postgres_batches(client, sql, parameters, batch_size)
-    async for rows in batches:
-        _convert(rows, converters)
-        yield rows
+def client_of(query: ValuesQuery[Any]) -> BaseDBAsyncClient:
+    query._choose_db_if_not_chosen()
+    return query._db
 
 
-def _convert(rows: list[Row], converters: list[tuple[str, Callable[[Any], Any]]]) -> None:
-    for row in rows:
-        for alias, convert in converters:
-            row[alias] = convert(row[alias])
+def dialect_of(client: BaseDBAsyncClient) -> str:
+    return str(client.capabilities.dialect)
+
+
+async def copy_csv_from_postgres(
+    client: BaseDBAsyncClient,
+    sql: str,
+    parameters: list[Any],
+    *,
+    time_zone: str,
+    delimiter: str,
+    output: Output,
+) -> None:
+    """Send the rows of `sql` to `output` as CSV chunks, through COPY on one pooled connection.
+
+    The statement formats timestamps with to_char, which uses the session's zone: the
+    transaction sets it to `time_zone` and puts it back when it ends.
+    """
+    async with client.acquire_connection() as connection, connection.transaction():
+        await connection.execute("SELECT set_config('TimeZone', $1, true)", time_zone)
+        await connection.copy_from_query(
+            sql, *parameters, output=output, format="csv", delimiter=delimiter
+        )
 
 
 def _read_only_uri(filename: str) -> str:
     return f"file:{quote(os.path.abspath(filename))}?mode=ro"
 
 
-async def _sqlite_batches(
-    client: BaseDBAsyncClient, sql: str, parameters: list[Any], batch_size: int
-) -> AsyncIterator[list[Row]]:
-    # A read-only connection of its own: the server's single SQLite connection stays free for
+def _open_read_only(filename: str) -> sqlite3.Connection:
+    # Its own read-only connection: the server's single SQLite connection stays free for
     # requests and for the job's progress updates, and WAL lets this reader run beside writers.
-    uri = _read_only_uri(client.filename)  # type: ignore[attr-defined]
-    async with aiosqlite.connect(uri, uri=True) as connection:
-        connection.row_factory = sqlite3.Row
-        async with connection.execute(sql, parameters) as cursor:
-            while rows := await cursor.fetchmany(batch_size):
-                yield [dict(row) for row in rows]
+    # Worker threads take turns on it, one call at a time.
+    return sqlite3.connect(_read_only_uri(filename), uri=True, check_same_thread=False)
 
 
-async def _postgres_batches(
+async def sqlite_row_batches(
     client: BaseDBAsyncClient, sql: str, parameters: list[Any], batch_size: int
-) -> AsyncIterator[list[Row]]:
-    # asyncpg cursors live inside a transaction; it holds one pooled connection for the export.
-    async with client.acquire_connection() as connection, connection.transaction():
-        batch: list[Row] = []
-        async for record in connection.cursor(sql, *parameters, prefetch=batch_size):
-            batch.append(dict(record))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """Yield the rows of `sql` in batches, reading the next batch while the caller writes one."""
+    connection = await asyncio.to_thread(
+        _open_read_only,
+        client.filename,  # type: ignore[attr-defined]
+    )
+    pending: asyncio.Future[list[Any]] | None = None
+    try:
+        cursor = await asyncio.to_thread(connection.execute, sql, parameters)
+        pending = asyncio.ensure_future(asyncio.to_thread(cursor.fetchmany, batch_size))
+        while rows := await pending:
+            pending = asyncio.ensure_future(asyncio.to_thread(cursor.fetchmany, batch_size))
+            yield rows
+    finally:
+        # A read still running on its thread must end before the connection closes under it.
+        if pending is not None and not pending.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+        connection.close()

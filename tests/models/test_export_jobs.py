@@ -4,13 +4,14 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api.exports.jobs import RowsWritten, write_rows
 from api.exports.storage import LocalExportStorage
 from api.exports.worker import ExportWorker
 from models.access import Viewer
@@ -26,7 +27,6 @@ from models.enums import ExportList, ExportStatus, Role
 from models.exports import Export
 from models.queries.customers import CustomerFilter
 from models.queries.export_filters import ListFilter
-from models.queries.export_rows import guest_rows
 from models.queries.guests import GuestFilter
 from models.queries.users import UserFilter
 from models.users import User, UserRole
@@ -205,21 +205,23 @@ async def test_exports_and_bookings_at_once(world, storage, caplog):
 
 
 def rows_failing_after_first_batch(error: BaseException) -> Callable[..., Any]:
-    async def failing_rows(
-        viewer: Viewer, guest_filter: GuestFilter, *, batch_size: int | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        async for batch in guest_rows(viewer, guest_filter, batch_size=batch_size):
-            yield batch
+    """Wrap `write_rows` so that it raises `error` once the first rows are in the file."""
+
+    async def failing_rows(*arguments: Any, report: RowsWritten) -> int:
+        async def report_then_fail(written: int) -> None:
+            await report(written)
             raise error
+
+        return await write_rows(*arguments, report=report_then_fail)
 
     return failing_rows
 
 
 async def test_job_failing_mid_file_leaves_no_file(world, admin, storage, worker, monkeypatch):
     await add_guests(world, 6)
-    monkeypatch.setattr("models.queries.export_rows.BATCH_SIZE", 2)
+    monkeypatch.setattr("api.exports.jobs.BATCH_SIZE", 2)
     monkeypatch.setattr(
-        "api.exports.jobs.guest_rows", rows_failing_after_first_batch(RuntimeError("lost"))
+        "api.exports.jobs.write_rows", rows_failing_after_first_batch(RuntimeError("lost"))
     )
     export = await queue_export(admin)
 
@@ -234,9 +236,9 @@ async def test_job_failing_mid_file_leaves_no_file(world, admin, storage, worker
 
 async def test_disk_error_mid_file_fails_job(world, admin, storage, worker, monkeypatch):
     await add_guests(world, 6)
-    monkeypatch.setattr("models.queries.export_rows.BATCH_SIZE", 2)
+    monkeypatch.setattr("api.exports.jobs.BATCH_SIZE", 2)
     disk_full = OSError(28, "No space left on device")
-    monkeypatch.setattr("api.exports.jobs.guest_rows", rows_failing_after_first_batch(disk_full))
+    monkeypatch.setattr("api.exports.jobs.write_rows", rows_failing_after_first_batch(disk_full))
     export = await queue_export(admin)
 
     await worker.run_next()
@@ -251,26 +253,26 @@ async def cancel_after_first_batch(
     worker: ExportWorker, storage: LocalExportStorage, monkeypatch: pytest.MonkeyPatch
 ) -> list[Path]:
     """Cancel the next job once its first batch is written; return the files it had then."""
-    monkeypatch.setattr("models.queries.export_rows.BATCH_SIZE", 2)
+    monkeypatch.setattr("api.exports.jobs.BATCH_SIZE", 2)
     first_batch_written = asyncio.Event()
     never = asyncio.Event()
 
-    async def stalling_rows(
-        viewer: Viewer, guest_filter: GuestFilter, *, batch_size: int | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        async for batch in guest_rows(viewer, guest_filter, batch_size=batch_size):
-            yield batch
+    async def stalling_rows(*arguments: Any, report: RowsWritten) -> int:
+        async def report_then_stall(written: int) -> None:
+            await report(written)
             first_batch_written.set()
             await never.wait()
 
-    monkeypatch.setattr("api.exports.jobs.guest_rows", stalling_rows)
+        return await write_rows(*arguments, report=report_then_stall)
+
+    monkeypatch.setattr("api.exports.jobs.write_rows", stalling_rows)
     job = asyncio.create_task(worker.run_next())
     await asyncio.wait_for(first_batch_written.wait(), timeout=10)
     files_before_cancel = files_in(storage)
 
     job.cancel()
     await asyncio.gather(job, return_exceptions=True)
-    monkeypatch.setattr("api.exports.jobs.guest_rows", guest_rows)
+    monkeypatch.setattr("api.exports.jobs.write_rows", write_rows)
     return files_before_cancel
 
 

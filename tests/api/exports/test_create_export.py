@@ -10,15 +10,13 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.exports.jobs import RowsWritten, write_rows
 from api.exports.storage import LocalExportStorage
 from api.exports.worker import ExportWorker
 from api.settings import Environment, Settings
-from models.access import Viewer
 from models.commands.auth import sign_in
 from models.enums import ExportStatus, Role
 from models.exports import Export
-from models.queries.export_rows import guest_rows
-from models.queries.guests import GuestFilter
 from schema.relay import to_global_id
 from tests.api.exports.support import (
     BASE_URL,
@@ -199,18 +197,12 @@ async def test_small_export_done_in_same_response(world, running_worker):
     assert export["fileName"].startswith("Alpine-users-")
 
 
-RowsFunction = Callable[..., AsyncIterator[list[dict[str, Any]]]]
+def rows_held_until(gate: asyncio.Event) -> Callable[..., Any]:
+    """Wrap `write_rows` so that no row is written before `gate` is set."""
 
-
-def rows_held_until(gate: asyncio.Event) -> RowsFunction:
-    """Wrap `guest_rows` so that no row comes before `gate` is set."""
-
-    async def held_rows(
-        viewer: Viewer, guest_filter: GuestFilter, *, batch_size: int | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    async def held_rows(*arguments: Any, report: RowsWritten) -> int:
         await gate.wait()
-        async for batch in guest_rows(viewer, guest_filter, batch_size=batch_size):
-            yield batch
+        return await write_rows(*arguments, report=report)
 
     return held_rows
 
@@ -230,9 +222,9 @@ async def test_slow_export_returns_early_and_finishes(world, running_worker, mon
         await add_booking(
             seller=world.alpine, departure=world.departure, guests=[("Guest", f"N{index:02d}")]
         )
-    monkeypatch.setattr("models.queries.export_rows.BATCH_SIZE", 7)
+    monkeypatch.setattr("api.exports.jobs.BATCH_SIZE", 7)
     gate = asyncio.Event()
-    monkeypatch.setattr("api.exports.jobs.guest_rows", rows_held_until(gate))
+    monkeypatch.setattr("api.exports.jobs.write_rows", rows_held_until(gate))
     admin = world.user("alpine", Role.ADMIN)
     service = export_service(worker=running_worker, wait=timedelta(milliseconds=50))
 
@@ -291,7 +283,7 @@ def files_in(storage: LocalExportStorage) -> list[Path]:
 
 async def test_worker_stop_queues_running_job_again(world, storage, monkeypatch):
     gate = asyncio.Event()
-    monkeypatch.setattr("api.exports.jobs.guest_rows", rows_held_until(gate))
+    monkeypatch.setattr("api.exports.jobs.write_rows", rows_held_until(gate))
     worker = ExportWorker(storage, poll_interval=0.05)
     await worker.start()
     admin = world.user("alpine", Role.ADMIN)

@@ -7,6 +7,7 @@ Batches hold 2 rows and pages 3, so every export crosses several batches and eve
 pages.
 """
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from api.exports.jobs import write_csv
 from models.bookings import Booking, Guest
+from models.commands.exports import ExportOptions
 from models.customers import Customer
 from models.enums import BookingStatus, GuestCategory, Role
-from models.queries.export_rows import guest_rows
 from models.queries.guests import GuestFilter
 from models.users import User
 from schema.relay import to_global_id
@@ -106,7 +108,7 @@ USER_LIST = ListShape(
 
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("models.queries.export_rows.BATCH_SIZE", BATCH_SIZE)
+    monkeypatch.setattr("api.exports.jobs.BATCH_SIZE", BATCH_SIZE)
 
 
 async def book(
@@ -336,12 +338,19 @@ async def test_user_export_matches_list(world, storage, list_filter, count):
 
 
 @pytest.mark.usefixtures("bookings")
-async def test_guest_rows_come_in_batches(world):
+async def test_progress_counts_every_row(world):
     viewer = await viewer_for(world.user("alpine", Role.ADMIN))
+    reports: list[tuple[int, int | None]] = []
 
-    sizes = [len(batch) async for batch in guest_rows(viewer, GuestFilter())]
+    async def record(written: int, expected: int | None) -> None:
+        reports.append((written, expected))
 
-    assert sizes == [2, 2, 2, 2, 2, 1]
+    written = await write_csv(viewer, GuestFilter(), ExportOptions(), io.StringIO(), record)
+
+    assert written == 11
+    assert reports[0] == (0, 11)
+    assert reports[-1] == (11, 11)
+    assert [count for count, _ in reports] == sorted(count for count, _ in reports)
 
 
 @pytest.mark.usefixtures("bookings")
