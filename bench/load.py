@@ -41,7 +41,7 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 TOURDESK = Path(sys.executable).parent / "tourdesk"
-POSTGRES_SERVER = os.environ.get(
+DEFAULT_POSTGRES_SERVER = os.environ.get(
     "TOURDESK_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432"
 )
 # Every process of a run signs export URLs with this key; it only has to be the same everywhere.
@@ -276,6 +276,8 @@ class World:
     booking_fields: list[dict[str, Any]]
     guest_fields: list[dict[str, Any]]
     anchor: date
+    # perf_counter() value after which clients start no new operation and stop following exports.
+    deadline: float = float("inf")
 
 
 async def read_world(client: GraphQLClient, anchor: date) -> World:
@@ -497,6 +499,10 @@ async def export_to_csv(client: GraphQLClient, rng: random.Random, world: World)
 
     deadline = started + EXPORT_TIMEOUT_SECONDS
     while export["status"] not in EXPORT_DONE_STATES:
+        # Following it past the end of the load would stretch the measured time with one client.
+        if time.perf_counter() > world.deadline:
+            client.recorder.error("export (end to end)", "unfinished at the end", expected=True)
+            return
         if time.perf_counter() > deadline:
             client.recorder.error("export (end to end)", "timed out", expected=False)
             return
@@ -524,16 +530,29 @@ OPERATIONS: list[tuple[Operation, int]] = [
 ]
 
 
-async def run_client(
-    number: int, client: GraphQLClient, world: World, seed: int, deadline: float
-) -> None:
+# Rows of the report, in this order; every operation above records under these names.
+REPORT_ORDER = [
+    "guests",
+    "customers",
+    "users",
+    "bookings page",
+    "createBooking",
+    "createBooking (invalid)",
+    "createExport",
+    "export poll",
+    "export download",
+    "export (end to end)",
+]
+
+
+async def run_client(number: int, client: GraphQLClient, world: World, seed: int) -> None:
     """Send operations back to back until the deadline; each client starts with another one."""
     rng = random.Random(seed * 1000 + number)
     operations = [operation for operation, _ in OPERATIONS]
     weights = [weight for _, weight in OPERATIONS]
     # The first round goes through the operations in turn, so a short run still has every kind.
     operation = operations[number % len(operations)]
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < world.deadline:
         # The error is recorded; the client goes on like a user who retries later.
         with suppress(RequestFailed):
             await operation(client, rng, world)
@@ -566,25 +585,32 @@ def run_tourdesk(url: str, *arguments: str) -> str:
     return completed.stdout
 
 
-def postgres_admin(statement: str) -> None:
-    subprocess.run(
-        ["psql", f"{POSTGRES_SERVER}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement],
-        check=True,
-    )
+def postgres_admin(server: str, statement: str, *, attempts: int = 1) -> None:
+    """Run one statement on the server's `postgres` database, retrying every 2 seconds."""
+    command = ["psql", f"{server}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement]
+    for attempt in range(1, attempts + 1):
+        if subprocess.run(command).returncode == 0:
+            return
+        if attempt < attempts:
+            time.sleep(2)
+    raise SystemExit(f"psql failed {attempts} times to run: {statement}")
 
 
 @contextmanager
-def fresh_database(backend: str, work_dir: Path) -> Iterator[Database]:
+def fresh_database(backend: str, work_dir: Path, postgres_server: str) -> Iterator[Database]:
     """Create an empty database for this run and remove it afterwards."""
     if backend == "sqlite":
         yield Database(backend, f"sqlite://{work_dir / 'load.sqlite3'}")
         return
     name = f"tourdesk_load_{os.getpid()}_{int(time.time())}"
-    postgres_admin(f'CREATE DATABASE "{name}"')
+    postgres_admin(postgres_server, f'CREATE DATABASE "{name}"')
     try:
-        yield Database(backend, f"{POSTGRES_SERVER}/{name}", postgres_name=name)
+        yield Database(backend, f"{postgres_server}/{name}", postgres_name=name)
     finally:
-        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # Retried, so that a server restarting for a few seconds does not leave the database.
+        postgres_admin(
+            postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', attempts=15
+        )
 
 
 def count_bookings(database: Database) -> int:
@@ -778,6 +804,7 @@ class RunSettings:
     bookings: int
     seed: int
     workers: int
+    postgres_server: str
 
 
 async def sign_in(endpoint: Endpoint, recorder: Recorder) -> str:
@@ -819,10 +846,10 @@ async def drive_load(
         recorder.operations.pop("setup", None)
 
         with measured_cpu(server_pids) as cpu:
-            deadline = time.perf_counter() + settings.duration
+            world.deadline = time.perf_counter() + settings.duration
             await asyncio.gather(
                 *(
-                    run_client(number, client, world, settings.seed, deadline)
+                    run_client(number, client, world, settings.seed)
                     for number, client in enumerate(clients)
                 )
             )
@@ -843,7 +870,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 def operation_rows(recorder: Recorder, wall: float) -> list[dict[str, Any]]:
     rows = []
-    for name, stats in recorder.operations.items():
+    for name in REPORT_ORDER:
+        stats = recorder.stats(name)
         latencies = sorted(stats.latencies)
         # A request without a response (transport error) has no latency but counts as sent.
         transport = sum(
@@ -874,6 +902,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     )
     print("|---|---:|---:|---:|---:|---|---|")
     for row in rows:
+        if not row["requests"]:
+            print(f"| {row['operation']} | 0 | - | - | - | - | - |")
+            continue
         print(
             f"| {row['operation']} | {row['requests']:,} | {row['per_second']:.1f} | "
             f"{row['p50_ms']:.0f} | {row['p99_ms']:.0f} | "
@@ -896,6 +927,7 @@ def print_summary(
         "client_cpu_percent": 100 * cpu.client / cpu.wall,
         "server_cpu_ms_per_request": 1000 * cpu.servers / max(requests, 1),
         "server_cpu_percent": 100 * cpu.servers / cpu.wall,
+        "other_cpu_percent": 100 * (cpu.machine_busy - cpu.client - cpu.servers) / cpu.wall,
         "machine_busy_percent": 100 * cpu.machine_busy / max(cpu.machine_total, 1e-9),
     }
     print(
@@ -903,10 +935,11 @@ def print_summary(
         f"{requests:,} requests, {summary['per_second']:.1f} requests/s"
     )
     print(
-        f"CPU: load client {summary['client_cpu_percent']:.0f}% of one core; servers "
-        f"{summary['server_cpu_percent']:.0f}% of one core, "
-        f"{summary['server_cpu_ms_per_request']:.1f} ms per request; whole machine "
-        f"{summary['machine_busy_percent']:.0f}% busy ({os.cpu_count()} cores)\n"
+        f"CPU, in % of one core: load client {summary['client_cpu_percent']:.0f}%, servers "
+        f"{summary['server_cpu_percent']:.0f}% ({summary['server_cpu_ms_per_request']:.1f} ms per "
+        f"request, export jobs included), other processes {summary['other_cpu_percent']:.0f}% "
+        f"(PostgreSQL and anything else on the machine); the machine's {os.cpu_count()} cores "
+        f"were {summary['machine_busy_percent']:.0f}% busy\n"
     )
     return summary
 
@@ -940,6 +973,12 @@ def parse_arguments() -> tuple[RunSettings, Path | None]:
         type=int,
         help="Server processes (default 1 on SQLite, 2 on PostgreSQL).",
     )
+    parser.add_argument(
+        "--postgres-server",
+        default=DEFAULT_POSTGRES_SERVER,
+        help="PostgreSQL server URL without a database name; the run creates and drops its own "
+        "database there. (default: TOURDESK_BENCH_POSTGRES_URL or %(default)s)",
+    )
     parser.add_argument("--json", type=Path, help="Also write the results to this JSON file.")
     arguments = parser.parse_args()
     if arguments.clients < 1 or arguments.duration <= 0 or arguments.bookings < 1:
@@ -952,6 +991,7 @@ def parse_arguments() -> tuple[RunSettings, Path | None]:
         bookings=arguments.bookings,
         seed=arguments.seed,
         workers=workers,
+        postgres_server=arguments.postgres_server.rstrip("/"),
     )
     return settings, arguments.json
 
@@ -969,7 +1009,7 @@ def main() -> None:
 def run(settings: RunSettings, work_dir: Path, json_path: Path | None) -> bool:
     """Seed, serve, load, stop and check; return True when the run met its targets."""
     recorder = Recorder()
-    with fresh_database(settings.backend, work_dir) as database:
+    with fresh_database(settings.backend, work_dir, settings.postgres_server) as database:
         print(
             f"Seeding {settings.bookings:,} bookings (seed {settings.seed}) on {settings.backend}"
         )
