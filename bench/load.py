@@ -35,6 +35,7 @@ from loadtest.documents import SIGN_IN
 from loadtest.operations import read_world, run_client
 from loadtest.processes import (
     CpuUse,
+    Database,
     count_bookings,
     fresh_database,
     measured_cpu,
@@ -83,7 +84,11 @@ async def sign_in(endpoint: Endpoint, recorder: Recorder) -> str:
 
 
 async def drive_load(
-    settings: RunSettings, base_urls: list[str], server_pids: list[int], recorder: Recorder
+    settings: RunSettings,
+    base_urls: list[str],
+    server_pids: list[int],
+    database: Database,
+    recorder: Recorder,
 ) -> CpuUse:
     """Sign in one client per simulated user and run the mix until the duration has passed."""
     async with http_endpoints(base_urls, settings.clients) as endpoints:
@@ -96,7 +101,7 @@ async def drive_load(
             clients.append(GraphQLClient(endpoint, recorder, await sign_in(endpoint, recorder)))
         recorder.operations.pop("setup", None)
 
-        with measured_cpu(server_pids) as cpu:
+        with measured_cpu(server_pids, database) as cpu:
             world.deadline = time.perf_counter() + settings.duration
             await asyncio.gather(
                 *(
@@ -178,7 +183,9 @@ def run(settings: RunSettings, work_dir: Path, json_path: Path | None) -> bool:
                 pid for process in servers.processes for pid in process_tree(process.pid)
             ]
             print(f"Load: {settings.clients} clients for {settings.duration:g} s on {servers.how}")
-            cpu = run_coroutine(drive_load(settings, servers.base_urls, server_pids, recorder))
+            cpu = run_coroutine(
+                drive_load(settings, servers.base_urls, server_pids, database, recorder)
+            )
             log_errors = server_log_errors(servers.log_files)
         counted = count_bookings(database)
 

@@ -227,23 +227,52 @@ class CpuUse:
     wall: float
     client: float
     servers: float
+    # PostgreSQL's backends serving this run's database; 0 on SQLite, which runs in the servers.
+    database: float
     machine_busy: float
     machine_total: float
 
 
+def database_backend_pids(database: Database) -> list[int]:
+    """Return the PostgreSQL backend processes connected to the run's database."""
+    if not database.postgres_name:
+        return []
+    output = subprocess.run(
+        [
+            "psql",
+            database.url,
+            "-tAc",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database.postgres_name}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [int(pid) for pid in output.split()]
+
+
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_seconds([pid]) for pid in pids}
+
+
 @contextmanager
-def measured_cpu(server_pids: list[int]) -> Iterator[list[CpuUse]]:
+def measured_cpu(server_pids: list[int], database: Database) -> Iterator[list[CpuUse]]:
     """Measure wall, client, server and machine CPU time over the block; yields a list of one."""
     result: list[CpuUse] = []
     wall, client, servers = time.perf_counter(), client_cpu_seconds(), cpu_seconds(server_pids)
+    backends = cpu_by_pid(database_backend_pids(database))
     busy, total = machine_busy_seconds()
     yield result
     busy_after, total_after = machine_busy_seconds()
+    # A backend that connected during the block used all of its CPU time in it; one that
+    # disconnected is missed, but the servers' connection pools keep theirs open.
+    backends_after = cpu_by_pid(database_backend_pids(database))
     result.append(
         CpuUse(
             wall=time.perf_counter() - wall,
             client=client_cpu_seconds() - client,
             servers=cpu_seconds(server_pids) - servers,
+            database=sum(cpu - backends.get(pid, 0) for pid, cpu in backends_after.items()),
             machine_busy=busy_after - busy,
             machine_total=total_after - total,
         )

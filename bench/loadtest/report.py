@@ -76,7 +76,10 @@ def print_summary(
         "client_cpu_percent": 100 * cpu.client / cpu.wall,
         "server_cpu_ms_per_request": 1000 * cpu.servers / max(requests, 1),
         "server_cpu_percent": 100 * cpu.servers / cpu.wall,
-        "other_cpu_percent": 100 * (cpu.machine_busy - cpu.client - cpu.servers) / cpu.wall,
+        "database_cpu_percent": 100 * cpu.database / cpu.wall,
+        "other_cpu_percent": 100
+        * (cpu.machine_busy - cpu.client - cpu.servers - cpu.database)
+        / cpu.wall,
         "machine_busy_percent": 100 * cpu.machine_busy / max(cpu.machine_total, 1e-9),
     }
     print(
@@ -86,9 +89,10 @@ def print_summary(
     print(
         f"CPU, in % of one core: load client {summary['client_cpu_percent']:.0f}%, servers "
         f"{summary['server_cpu_percent']:.0f}% ({summary['server_cpu_ms_per_request']:.1f} ms per "
-        f"request, export jobs included), other processes {summary['other_cpu_percent']:.0f}% "
-        f"(PostgreSQL and anything else on the machine); the machine's {os.cpu_count()} cores "
-        f"were {summary['machine_busy_percent']:.0f}% busy\n"
+        f"request, export jobs included), PostgreSQL backends "
+        f"{summary['database_cpu_percent']:.0f}%, other processes on the machine "
+        f"{summary['other_cpu_percent']:.0f}%; the machine's {os.cpu_count()} cores were "
+        f"{summary['machine_busy_percent']:.0f}% busy\n"
     )
     return summary
 
