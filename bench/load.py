@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from loadtest.client import Endpoint, GraphQLClient, Recorder, http_endpoints
 from loadtest.documents import SIGN_IN
-from loadtest.operations import read_world, run_client
+from loadtest.operations import MIX, read_world, run_client
 from loadtest.processes import (
     CpuUse,
     Database,
@@ -72,6 +72,8 @@ class RunSettings:
     seed: int
     workers: int
     postgres_server: str
+    # Names of MIX entries to send.
+    mix: list[str]
 
 
 async def sign_in(endpoint: Endpoint, recorder: Recorder) -> str:
@@ -105,7 +107,7 @@ async def drive_load(
             world.deadline = time.perf_counter() + settings.duration
             await asyncio.gather(
                 *(
-                    run_client(number, client, world, settings.seed)
+                    run_client(number, client, world, settings.seed, settings.mix)
                     for number, client in enumerate(clients)
                 )
             )
@@ -133,6 +135,12 @@ def parse_arguments() -> tuple[RunSettings, Path | None]:
         help="Server processes (default 1 on SQLite, 2 on PostgreSQL).",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(MIX),
+        help="Send only this kind of operation; repeat for several. (default: the whole mix)",
+    )
+    parser.add_argument(
         "--postgres-server",
         default=DEFAULT_POSTGRES_SERVER,
         help="PostgreSQL server URL without a database name; the run creates and drops its own "
@@ -151,6 +159,7 @@ def parse_arguments() -> tuple[RunSettings, Path | None]:
         seed=arguments.seed,
         workers=workers,
         postgres_server=arguments.postgres_server.rstrip("/"),
+        mix=arguments.only or list(MIX),
     )
     return settings, arguments.json
 

@@ -1,5 +1,6 @@
 """The results of a run: per-operation table, CPU use and the booking count check."""
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
         return float("nan")
-    rank = max(1, round(fraction * len(sorted_values) + 0.5))
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
@@ -51,8 +52,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     )
     print("|---|---:|---:|---:|---:|---|---|")
     for row in rows:
-        if not row["requests"]:
-            print(f"| {row['operation']} | 0 | - | - | - | - | - |")
+        # Operations left out of the mix with --only.
+        if not row["requests"] and not row["unexpected_errors"]:
             continue
         print(
             f"| {row['operation']} | {row['requests']:,} | {row['per_second']:.1f} | "
