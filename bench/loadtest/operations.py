@@ -77,6 +77,7 @@ BUYER_EMAILS = 2000
 
 
 def random_date_range(rng: random.Random, anchor: date) -> dict[str, str]:
+    """Return up to two weeks of the seed's timetable: 120 days before to 90 after the anchor."""
     start = anchor + timedelta(days=rng.randint(-120, 80))
     return {
         "from": start.isoformat(),
@@ -191,11 +192,14 @@ async def page_bookings(client: GraphQLClient, rng: random.Random, world: World)
 
 
 def pick_departure(rng: random.Random, world: World, seats: int) -> str:
-    while True:
+    while world.free_seats:
         departure_id = rng.choice(list(world.free_seats))
         if world.free_seats[departure_id] >= seats:
             return departure_id
         del world.free_seats[departure_id]
+    raise SystemExit(
+        "Every future departure is full; seed more bookings (--bookings), which adds departures."
+    )
 
 
 async def create_booking(client: GraphQLClient, rng: random.Random, world: World) -> None:
