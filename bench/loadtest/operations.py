@@ -34,7 +34,7 @@ MIN_FREE_SEATS = 3
 class World:
     """Facts read once before the load starts, to build valid requests."""
 
-    # Free seats by departure ID, for future departures; updated as bookings succeed.
+    # Free seats by departure ID of future departures, reduced as the clients book them.
     free_seats: dict[str, int]
     booking_fields: list[dict[str, Any]]
     guest_fields: list[dict[str, Any]]
@@ -241,7 +241,7 @@ async def create_invalid_booking(client: GraphQLClient, rng: random.Random, worl
 
 
 def export_input(rng: random.Random, world: World) -> dict[str, Any]:
-    """Mostly a week of guests; sometimes all guests, the customers or the users."""
+    """Return mostly up to two weeks of guests, sometimes all guests, the customers or the users."""
     draw = rng.random()
     if draw < 0.55:
         filter_ = {"tripDate": random_date_range(rng, world.anchor), "includePartners": True}
@@ -284,8 +284,8 @@ async def export_to_csv(client: GraphQLClient, rng: random.Random, world: World)
     client.recorder.latency("export (end to end)", time.perf_counter() - started)
 
 
-# Relative weights of the mix by the name `--only` takes: mostly reads, a quarter bookings, a few
-# exports.
+# Relative weights of the mix, by the name that `--only` takes. Mostly reads, a quarter bookings
+# and a few exports.
 MIX: dict[str, tuple[Operation, int]] = {
     "guests": (list_guests, 24),
     "customers": (list_customers, 14),
@@ -297,7 +297,7 @@ MIX: dict[str, tuple[Operation, int]] = {
 }
 
 
-# Rows of the report, in this order; every operation above records under these names.
+# Rows of the report in this order. The operations above record under these names.
 REPORT_ORDER = [
     "guests",
     "customers",
@@ -322,7 +322,7 @@ async def run_client(
     # The first round goes through the operations in turn, so a short run still has every kind.
     operation = operations[number % len(operations)]
     while time.perf_counter() < world.deadline:
-        # The error is recorded; the client goes on like a user who retries later.
+        # The error is already recorded, and the client goes on like a user who tries again.
         with suppress(RequestFailed):
             await operation(client, rng, world)
         operation = rng.choices(operations, weights)[0]
