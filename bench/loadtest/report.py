@@ -78,6 +78,7 @@ def print_summary(
         "server_cpu_ms_per_request": 1000 * cpu.servers / max(requests, 1),
         "server_cpu_percent": 100 * cpu.servers / cpu.wall,
         "database_cpu_percent": 100 * cpu.database / cpu.wall,
+        "database_cpu_ms_per_request": 1000 * cpu.database / max(requests, 1),
         "other_cpu_percent": 100
         * (cpu.machine_busy - cpu.client - cpu.servers - cpu.database)
         / cpu.wall,
@@ -91,7 +92,8 @@ def print_summary(
         f"CPU, in % of one core: load client {summary['client_cpu_percent']:.0f}%, servers "
         f"{summary['server_cpu_percent']:.0f}% ({summary['server_cpu_ms_per_request']:.1f} ms per "
         f"request, export jobs included), PostgreSQL backends "
-        f"{summary['database_cpu_percent']:.0f}%, other processes on the machine "
+        f"{summary['database_cpu_percent']:.0f}% ({summary['database_cpu_ms_per_request']:.1f} ms "
+        f"per request), other processes on the machine "
         f"{summary['other_cpu_percent']:.0f}%; the machine's {os.cpu_count()} cores were "
         f"{summary['machine_busy_percent']:.0f}% busy\n"
     )
