@@ -36,6 +36,7 @@ from loadtest.operations import MIX, read_world, run_client
 from loadtest.processes import (
     CpuUse,
     Database,
+    analyze_postgres,
     count_bookings,
     fresh_database,
     measured_cpu,
@@ -185,6 +186,7 @@ def run(settings: RunSettings, work_dir: Path, json_path: Path | None) -> bool:
         run_tourdesk(
             database.url, "seed", "--bookings", str(settings.bookings), "--seed", str(settings.seed)
         )
+        analyze_postgres(database)
         seeded = count_bookings(database)
 
         with running_servers(database.url, work_dir, settings.workers) as servers:
