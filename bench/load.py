@@ -36,11 +36,11 @@ from loadtest.operations import MIX, read_world, run_client
 from loadtest.processes import (
     CpuUse,
     Database,
+    Servers,
     analyze_postgres,
     count_bookings,
     fresh_database,
     measured_cpu,
-    process_tree,
     run_tourdesk,
     running_servers,
 )
@@ -88,13 +88,12 @@ async def sign_in(endpoint: Endpoint, recorder: Recorder) -> str:
 
 async def drive_load(
     settings: RunSettings,
-    base_urls: list[str],
-    server_pids: list[int],
+    servers: Servers,
     database: Database,
     recorder: Recorder,
 ) -> CpuUse:
     """Sign in one client per simulated user and run the mix until the duration has passed."""
-    async with http_endpoints(base_urls, settings.clients) as endpoints:
+    async with http_endpoints(servers.base_urls, settings.clients) as endpoints:
         setup = GraphQLClient(endpoints[0], recorder, await sign_in(endpoints[0], recorder))
         world = await read_world(setup, datetime.now(UTC).date())
         # Clients are spread over the server ports in turn, each with its own token.
@@ -104,7 +103,7 @@ async def drive_load(
             clients.append(GraphQLClient(endpoint, recorder, await sign_in(endpoint, recorder)))
         recorder.operations.pop("setup", None)
 
-        with measured_cpu(server_pids, database) as cpu:
+        with measured_cpu(servers, database) as cpu:
             world.deadline = time.perf_counter() + settings.duration
             await asyncio.gather(
                 *(
@@ -190,13 +189,8 @@ def run(settings: RunSettings, work_dir: Path, json_path: Path | None) -> bool:
         seeded = count_bookings(database)
 
         with running_servers(database.url, work_dir, settings.workers) as servers:
-            server_pids = [
-                pid for process in servers.processes for pid in process_tree(process.pid)
-            ]
             print(f"Load: {settings.clients} clients for {settings.duration:g} s on {servers.how}")
-            cpu = run_coroutine(
-                drive_load(settings, servers.base_urls, server_pids, database, recorder)
-            )
+            cpu = run_coroutine(drive_load(settings, servers, database, recorder))
             log_errors = server_log_errors(servers.log_files)
         counted = count_bookings(database)
 

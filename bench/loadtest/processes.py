@@ -268,10 +268,14 @@ def cpu_by_pid(pids: list[int]) -> dict[int, float]:
 
 
 @contextmanager
-def measured_cpu(server_pids: list[int], database: Database) -> Iterator[list[CpuUse]]:
+def measured_cpu(servers: Servers, database: Database) -> Iterator[list[CpuUse]]:
     """Measure wall, client, server and machine CPU time over the block; yields a list of one."""
     result: list[CpuUse] = []
-    wall, client, servers = time.perf_counter(), client_cpu_seconds(), cpu_seconds(server_pids)
+    # Read here rather than at start-up, because `serve --workers` starts its worker processes
+    # after the first one answers.
+    server_pids = [pid for process in servers.processes for pid in process_tree(process.pid)]
+    wall, client = time.perf_counter(), client_cpu_seconds()
+    server_cpu = cpu_seconds(server_pids)
     backends = cpu_by_pid(database_backend_pids(database))
     busy, total = machine_busy_seconds()
     yield result
@@ -283,7 +287,7 @@ def measured_cpu(server_pids: list[int], database: Database) -> Iterator[list[Cp
         CpuUse(
             wall=time.perf_counter() - wall,
             client=client_cpu_seconds() - client,
-            servers=cpu_seconds(server_pids) - servers,
+            servers=cpu_seconds(server_pids) - server_cpu,
             database=sum(cpu - backends.get(pid, 0) for pid, cpu in backends_after.items()),
             machine_busy=busy_after - busy,
             machine_total=total_after - total,
