@@ -151,6 +151,8 @@ def parse_arguments() -> tuple[RunSettings, Path | None]:
     if arguments.clients < 1 or arguments.duration <= 0 or arguments.bookings < 1:
         parser.error("--clients, --duration and --bookings must be positive.")
     workers = arguments.workers or (1 if arguments.backend == "sqlite" else 2)
+    if arguments.backend == "sqlite" and workers > 1:
+        parser.error(f"--workers is {workers}, but SQLite supports one server process; use 1.")
     settings = RunSettings(
         backend=arguments.backend,
         clients=arguments.clients,
