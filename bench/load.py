@@ -3,14 +3,15 @@
     python bench/load.py --backend sqlite
     python bench/load.py --backend postgres --workers 2 --clients 20 --duration 60
 
-Each run seeds a fresh database with `tourdesk seed --bookings N --seed S`, starts the servers,
-signs in as Alpine's admin and lets `--clients` closed-loop clients send a weighted mix of
-operations without pauses: the guests, customers and users lists with filters, pages of 100
-bookings with their buyer, guests, departure and activity, `createBooking` (valid, and a few
-invalid ones that must be rejected), and `createExport` followed by polling `node(id:)` until the
-export ends and downloading its file. Then it stops the servers and prints, per operation, the
-requests, requests per second, p50 and p99 latency and the errors by kind. Finally it checks that
-the database holds the seeded bookings plus those that `createBooking` reported as created.
+Each run seeds a fresh database with `tourdesk seed --bookings N --seed S`, starts the servers
+and signs in as Alpine's admin. Then `--clients` closed-loop clients send a weighted mix of
+operations without pauses. The mix has the guests, customers and users lists with filters, pages
+of 100 bookings with their buyer, guests, departure and activity, and `createBooking`, valid and a
+few invalid ones that must be rejected. It also has `createExport`, followed by polling
+`node(id:)` until the export ends and downloading its file. Then the script stops the servers
+and prints, per operation, the requests, requests per second, p50 and p99 latency and the errors
+by kind. Finally it checks that the database holds the seeded bookings plus those that
+`createBooking` reported as created.
 
 The exit code is 1 when a response was an HTTP 5xx, an unexpected GraphQL or user error, or when
 the booking count is off; 0 otherwise. `--json PATH` also writes the results as JSON.

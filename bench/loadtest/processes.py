@@ -77,7 +77,7 @@ def analyze_postgres(database: Database) -> None:
     Autovacuum analyzes the tables within minutes of the seed, so a database in service has them.
     Without them the planner expects one row where there are thousands and picks nested loops:
     a page of 50 guests took 600 ms instead of 120 ms at 20,000 bookings. SQLite gathers no
-    statistics unless told to, so it runs as seeded.
+    statistics only when ANALYZE runs, so it runs as seeded.
     """
     if database.backend == "postgres":
         subprocess.run(["psql", database.url, "-qc", "ANALYZE"], check=True)
@@ -272,7 +272,7 @@ def measured_cpu(servers: Servers, database: Database) -> Iterator[list[CpuUse]]
     """Measure wall, client, server and machine CPU time over the block; yields a list of one."""
     result: list[CpuUse] = []
     # Read here rather than at start-up, because `serve --workers` starts its worker processes
-    # after the first one answers.
+    # after the first one responds.
     server_pids = [pid for process in servers.processes for pid in process_tree(process.pid)]
     wall, client = time.perf_counter(), client_cpu_seconds()
     server_cpu = cpu_seconds(server_pids)
@@ -280,8 +280,8 @@ def measured_cpu(servers: Servers, database: Database) -> Iterator[list[CpuUse]]
     busy, total = machine_busy_seconds()
     yield result
     busy_after, total_after = machine_busy_seconds()
-    # A backend that connected during the block used all of its CPU time in it; one that
-    # disconnected is missed, but the servers' connection pools keep theirs open.
+    # A backend that connected during the block used all of its CPU time in it. One that
+    # disconnected is missed, which is rare because the servers' connection pools stay open.
     backends_after = cpu_by_pid(database_backend_pids(database))
     result.append(
         CpuUse(
