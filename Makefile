@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # Touched after each install, so the install reruns only when pyproject.toml is newer.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve test lint format clean
+.PHONY: install serve test lint format clean bench-load
 
 install: $(INSTALLED)
 
@@ -47,6 +47,13 @@ test: lint
 	else \
 		echo "PostgreSQL run skipped: set TOURDESK_TEST_POSTGRES_URL to run the tests on PostgreSQL too."; \
 	fi
+
+# Load test against real servers: seeds a fresh database, runs for 60 s and prints the results.
+# Options go in LOAD_ARGS, for example LOAD_ARGS="--backend postgres --workers 2 --duration 30";
+# `$(BIN)/python bench/load.py --help` lists them.
+LOAD_ARGS ?=
+bench-load: $(INSTALLED)
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The parts of bench/load.py: GraphQL client, operations, server processes and report."""
