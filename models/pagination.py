@@ -157,7 +157,11 @@ def _beyond(sort: SortKey, cursor: tuple[Any, int]) -> Q:
     operator = "lt" if sort.descending else "gt"
     past_value: dict[str, Any] = {f"{sort.path}__{operator}": value}
     tied_value: dict[str, Any] = {sort.path: value, f"id__{operator}": row_id}
-    return Q(**past_value) | Q(**tied_value)
+    # The first condition is implied by the other two. It is there because it alone is a range
+    # on the sort column that an index can seek to, when the sort column and `id` are in
+    # different tables and so share no index.
+    not_before: dict[str, Any] = {f"{sort.path}__{operator}e": value}
+    return Q(**not_before) & (Q(**past_value) | Q(**tied_value))
 
 
 def _ordering(sort: SortKey) -> Sequence[str]:
@@ -165,12 +169,23 @@ def _ordering(sort: SortKey) -> Sequence[str]:
     return (f"{sign}{sort.path}", f"{sign}id")
 
 
-async def paginate(queryset: QuerySet[ModelT], sort: SortKey, request: PageRequest) -> Page[ModelT]:
-    """Fetch one page of `queryset` in the order of `sort`, as Relay's cursor connections do."""
+async def paginate(
+    queryset: QuerySet[ModelT],
+    sort: SortKey,
+    request: PageRequest,
+    *,
+    count_queryset: QuerySet[ModelT] | None = None,
+) -> Page[ModelT]:
+    """Fetch one page of `queryset` in the order of `sort`, as Relay's cursor connections do.
+
+    `count_queryset` selects the same rows as `queryset` for `Page.count`. Pass it when
+    `queryset` carries joins or conditions that only help the database read rows in order.
+    """
     request.check()
+    counted = queryset if count_queryset is None else count_queryset
 
     async def count() -> int:
-        return await queryset.count()
+        return await counted.count()
 
     backward = request.last is not None or (request.before is not None and request.first is None)
     if backward:
