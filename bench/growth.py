@@ -10,11 +10,11 @@ The seeded databases are never changed: the benchmark works on copies, bench/var
 or the PostgreSQL database tourdesk_growth_N_1, made once and migrated on every run, so new indexes
 apply. `--fresh` makes the copies again.
 
-For each page it prints the median wall-clock time of `--runs` runs on both sizes and their ratio,
-and the median CPU time of this process: the Python work, and on SQLite the database's work too,
-which runs in a thread of the process. With `--explain` it also prints the plan (EXPLAIN QUERY PLAN
-on SQLite, EXPLAIN on PostgreSQL) of every SQL statement the page sent, the totalCount statement
-included, and how long that statement took when run again alone.
+For each page it prints the median wall-clock time of `--runs` runs on both sizes and their ratio.
+It also prints the median CPU time of this process. That is the Python work, and on SQLite the
+database's work too, because SQLite runs in a thread of the process. With `--explain` it prints
+the plan (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL) of every SQL statement the page
+sent, the totalCount statement included, and how long that statement took when run again alone.
 """
 
 import argparse
@@ -157,7 +157,7 @@ def copy_postgres(size: int, fresh: bool) -> None:
 
 
 def prepare(backend: str, size: int, fresh: bool) -> str:
-    """Copy the seeded database once and apply the migrations it lacks; return its URL."""
+    """Copy the seeded database once, apply the migrations it lacks and return its URL."""
     if backend == "sqlite":
         copy_sqlite(size, fresh)
     else:
@@ -212,7 +212,7 @@ def _depth(rows: list[Any], row: Any) -> int:
 
 
 async def measure(url: str, runs: int, with_plans: bool) -> dict[str, Any]:
-    """Run every page `runs` times as Alpine's admin; runs in a child process per database."""
+    """Run every page `runs` times as Alpine's admin, in a child process per database."""
     from tortoise import Tortoise
 
     from models.catalog import Departure
@@ -378,8 +378,9 @@ def main() -> None:
 def measure_in_rounds(
     urls: list[str], runs: int, rounds: int, with_plans: bool
 ) -> list[dict[str, Any]]:
-    """Alternate between the databases in rounds, so that load from other processes on the
-    machine falls on both sizes alike; return each database's results with all times merged.
+    """Measure the databases in turns, round after round, and merge each one's times.
+
+    Load from other processes on the machine then falls on both sizes alike.
     """
     merged: list[dict[str, Any]] = [{} for _ in urls]
     runs_per_round = max(1, runs // rounds)

@@ -105,9 +105,9 @@ def booking_conditions(viewer: Viewer, booking_filter: BookingFilter, path: str 
 def trip_start_bounds(trip_date: DateRange) -> tuple[datetime, datetime]:
     """Return instants between which every departure on the trip dates starts, in any time zone.
 
-    The trip-date filter compares local start dates. These bounds say the same about the start
-    instant, a little wider, so that a list sorted by trip start can walk the departures' index
-    on their start in order and stop after one page, rather than sort every matching row. They
+    The trip-date filter compares local start dates. These bounds state the same condition, a
+    little wider, on the start instant, so that a list sorted by trip start can walk the index
+    on the departures' start in order and stop after one page, rather than sort every match. They
     also reject rows without a departure, which lets the database turn the outer joins that
     Tortoise writes into inner joins that it may run in any order.
     """
@@ -120,7 +120,7 @@ def trip_start_bounds(trip_date: DateRange) -> tuple[datetime, datetime]:
 
 
 def _utc_midnight(day: date, days_later: int, shift: timedelta) -> datetime | None:
-    """Return midnight UTC `days_later` days after `day`, moved by `shift`; None out of range."""
+    """Return midnight UTC `days_later` days after `day`, moved by `shift`, or None if too far."""
     try:
         return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=days_later) + shift
     except OverflowError:

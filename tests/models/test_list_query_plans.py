@@ -174,7 +174,7 @@ async def test_bookings_newest_first_read_in_index_order(
     assert "TEMP B-TREE" not in plan, plan
 
 
-async def test_bookings_by_trip_start_count_all(world: World) -> None:
+async def test_bookings_by_trip_start_filter_day(world: World) -> None:
     # given bookings on both departures, one of them a day later
     admin = world.user("alpine", Role.ADMIN)
     for departure in (world.departure, world.other_departure):
