@@ -9,6 +9,11 @@ from models import MODEL_MODULES
 # Connections in each process's PostgreSQL pool, and seconds a request waits for a free one.
 DEFAULT_POOL_SIZE = 10
 DEFAULT_POOL_TIMEOUT_SECONDS = 10.0
+# asyncpg prepares every statement, and after five runs PostgreSQL may switch a prepared statement
+# to a generic plan that ignores the parameter values. For the list queries, whose date bounds
+# decide between reading a page in index order and sorting every matching row, the generic plan
+# took a second where the custom one took milliseconds (bench/growth.py, 1,000,000 guests).
+POSTGRES_SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 
 def tortoise_config(
@@ -56,4 +61,6 @@ def _connection(
     connection["credentials"].update(
         minsize=1, maxsize=pool_size, acquire_timeout=pool_timeout_seconds
     )
+    settings = connection["credentials"].setdefault("server_settings", {})
+    settings.update(POSTGRES_SERVER_SETTINGS)
     return connection

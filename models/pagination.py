@@ -161,7 +161,11 @@ def _beyond(sort: SortKey, cursor: tuple[Any, int]) -> Q:
     operator = "lt" if sort.descending else "gt"
     past_value: dict[str, Any] = {f"{sort.path}__{operator}": value}
     tied_value: dict[str, Any] = {sort.path: value, f"id__{operator}": row_id}
-    return Q(**past_value) | Q(**tied_value)
+    # The first condition is implied by the other two. It is there because it alone is a range
+    # on the sort column that an index can seek to, when the sort column and `id` are in
+    # different tables and so share no index.
+    not_before: dict[str, Any] = {f"{sort.path}__{operator}e": value}
+    return Q(**not_before) & (Q(**past_value) | Q(**tied_value))
 
 
 def _ordering(sort: SortKey) -> Sequence[str]:
@@ -169,9 +173,17 @@ def _ordering(sort: SortKey) -> Sequence[str]:
     return (f"{sign}{sort.path}", f"{sign}id")
 
 
-async def paginate(queryset: QuerySet[ModelT], sort: SortKey, request: PageRequest) -> Page[ModelT]:
+async def paginate(
+    queryset: QuerySet[ModelT],
+    sort: SortKey,
+    request: PageRequest,
+    *,
+    count_queryset: QuerySet[ModelT] | None = None,
+) -> Page[ModelT]:
     """Fetch one page of `queryset` in the order of `sort`, as Relay's cursor connections do."""
-    return await paginate_rows(queryset, sort, request, _fetch_models)
+    return await paginate_rows(
+        queryset, sort, request, _fetch_models, count_queryset=count_queryset
+    )
 
 
 async def paginate_rows(
@@ -179,15 +191,21 @@ async def paginate_rows(
     sort: SortKey,
     request: PageRequest,
     fetch: Fetch[ModelT, RowT],
+    *,
+    count_queryset: QuerySet[ModelT] | None = None,
 ) -> Page[RowT]:
     """Fetch one page of `queryset` as `fetch` reads it, such as plain rows instead of models.
 
     The rows need the attributes that `sort` reads and an `id`, for the cursors.
+
+    `count_queryset` selects the same rows as `queryset` for `Page.count`. Pass it when
+    `queryset` carries joins or conditions that only help the database read rows in order.
     """
     request.check()
+    counted = queryset if count_queryset is None else count_queryset
 
     async def count() -> int:
-        return await queryset.count()
+        return await counted.count()
 
     backward = request.last is not None or (request.before is not None and request.first is None)
     if backward:

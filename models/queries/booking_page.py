@@ -18,7 +18,13 @@ from models.access import Viewer
 from models.bookings import Booking, Guest
 from models.enums import BookingChannel, BookingStatus, GuestCategory
 from models.pagination import Page, PageRequest, paginate_rows
-from models.queries.bookings import BOOKING_SORT_KEYS, BookingFilter, BookingSort, bookings_query
+from models.queries.bookings import (
+    BOOKING_SORT_KEYS,
+    BookingFilter,
+    BookingSort,
+    bookings_query,
+    in_trip_start_order,
+)
 
 
 @dataclass(slots=True)
@@ -176,7 +182,12 @@ async def list_booking_page(
     if descending:
         sort_key = sort_key.reversed()
     queryset = bookings_query(viewer, booking_filter)
-    found = await paginate_rows(queryset, sort_key, page, _fetch_page)
+    if sort is BookingSort.TRIP_START:
+        # Bounding the start instant lets the database read departures in start order.
+        ordered = in_trip_start_order(queryset, booking_filter.trip_date, path="")
+        found = await paginate_rows(ordered, sort_key, page, _fetch_page, count_queryset=queryset)
+    else:
+        found = await paginate_rows(queryset, sort_key, page, _fetch_page)
     if with_guests:
         await _add_guests(found.rows)
     return found

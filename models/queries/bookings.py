@@ -1,6 +1,7 @@
 """The bookings list."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from tortoise.expressions import Q, Subquery
@@ -11,10 +12,16 @@ from models.bookings import Booking, Guest
 from models.dates import DateRange
 from models.enums import BookingStatus
 from models.errors import InvalidArgument
-from models.pagination import SortKey, SortValueKind
-from models.queries.visibility import visible_bookings
+from models.pagination import ModelT, SortKey, SortValueKind
+from models.queries.visibility import condition_at, visible_bookings
 
 MAX_SEARCH_LENGTH = 200
+# The UTC offsets in use run from -12:00 to +14:00 (IANA time zone database), so a local
+# calendar day starts at most 14 hours before the same day in UTC and ends at most 12 hours after.
+MAX_UTC_OFFSET = timedelta(hours=14)
+MIN_UTC_OFFSET = timedelta(hours=-12)
+EARLIEST_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 class BookingSort(StrEnum):
@@ -62,62 +69,104 @@ def filter_bookings(
     queryset: QuerySet[Booking], viewer: Viewer, booking_filter: BookingFilter
 ) -> QuerySet[Booking]:
     """Apply the filters every bookings and guests list shares."""
+    return queryset.filter(*booking_conditions(viewer, booking_filter))
+
+
+def booking_conditions(viewer: Viewer, booking_filter: BookingFilter, path: str = "") -> list[Q]:
+    """Build the conditions of `booking_filter`, at `path` (such as "booking__") from the model."""
     booking_filter.check()
+    conditions: list[Q] = []
 
     trip = booking_filter.trip_date
     if trip.start:
-        queryset = queryset.filter(departure__starts_on__gte=trip.start)
+        conditions.append(condition_at(path, departure__starts_on__gte=trip.start))
     if trip.end:
-        queryset = queryset.filter(departure__starts_on__lte=trip.end)
+        conditions.append(condition_at(path, departure__starts_on__lte=trip.end))
 
     created_from, created_until = booking_filter.booking_date.instants(viewer.time_zone)
     if created_from:
-        queryset = queryset.filter(created_at__gte=created_from)
+        conditions.append(condition_at(path, created_at__gte=created_from))
     if created_until:
-        queryset = queryset.filter(created_at__lt=created_until)
+        conditions.append(condition_at(path, created_at__lt=created_until))
 
     if booking_filter.statuses:
-        queryset = queryset.filter(status__in=list(booking_filter.statuses))
+        conditions.append(condition_at(path, status__in=list(booking_filter.statuses)))
     if booking_filter.departure_id is not None:
-        queryset = queryset.filter(departure_id=booking_filter.departure_id)
+        conditions.append(condition_at(path, departure_id=booking_filter.departure_id))
     if booking_filter.activity_id is not None:
-        queryset = queryset.filter(departure__activity_id=booking_filter.activity_id)
+        conditions.append(condition_at(path, departure__activity_id=booking_filter.activity_id))
 
     search = booking_filter.search.strip()
     if search:
-        queryset = queryset.filter(_booking_search(viewer, search))
-    return queryset
+        conditions.append(_booking_search(viewer, search, path))
+    return conditions
 
 
-def _buyer_search_scope(viewer: Viewer) -> Q | None:
+def trip_start_bounds(trip_date: DateRange) -> tuple[datetime, datetime]:
+    """Return instants between which every departure on the trip dates starts, in any time zone.
+
+    The trip-date filter compares local start dates. These bounds state the same condition, a
+    little wider, on the start instant, so that a list sorted by trip start can walk the index
+    on the departures' start in order and stop after one page, rather than sort every match. They
+    also reject rows without a departure, which lets the database turn the outer joins that
+    Tortoise writes into inner joins that it may run in any order.
+    """
+    lower = upper = None
+    if trip_date.start:
+        lower = _utc_midnight(trip_date.start, 0, -MAX_UTC_OFFSET)
+    if trip_date.end:
+        upper = _utc_midnight(trip_date.end, 1, -MIN_UTC_OFFSET)
+    return lower or EARLIEST_INSTANT, upper or LATEST_INSTANT
+
+
+def _utc_midnight(day: date, days_later: int, shift: timedelta) -> datetime | None:
+    """Return midnight UTC `days_later` days after `day`, moved by `shift`, or None if too far."""
+    try:
+        return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=days_later) + shift
+    except OverflowError:
+        return None
+
+
+def in_trip_start_order(
+    queryset: QuerySet[ModelT], trip_date: DateRange, path: str
+) -> QuerySet[ModelT]:
+    """Keep the rows whose departure at `path` starts within `trip_start_bounds`."""
+    lower, upper = trip_start_bounds(trip_date)
+    return queryset.filter(
+        **{f"{path}departure__starts_at__gte": lower, f"{path}departure__starts_at__lte": upper}
+    )
+
+
+def _buyer_search_scope(viewer: Viewer, path: str) -> Q | None:
     """Select the bookings whose buyer the viewer may read, and so may find by buyer."""
     scope = viewer.scope(Permission.READ_CUSTOMERS)
     # Only the seller's staff may match buyers: matching a partner's buyer would reveal that
     # this person booked through the partner, and a guide's match would reveal who paid.
     if scope is Scope.ALL:
-        return Q(seller_id=viewer.organization_id)
+        return condition_at(path, seller_id=viewer.organization_id)
     if scope is Scope.OWN:
-        return Q(seller_id=viewer.organization_id, created_by_id=viewer.user_id)
+        return condition_at(path, seller_id=viewer.organization_id, created_by_id=viewer.user_id)
     return None
 
 
-def _booking_search(viewer: Viewer, search: str) -> Q:
-    matches = Q(reference__iexact=search)
-    buyer_scope = _buyer_search_scope(viewer)
+def _booking_search(viewer: Viewer, search: str, path: str) -> Q:
+    matches = condition_at(path, reference__iexact=search)
+    buyer_scope = _buyer_search_scope(viewer, path)
     if buyer_scope is not None:
         matches |= buyer_scope & (
-            Q(buyer__email__icontains=search)
-            | Q(buyer__first_name__icontains=search)
-            | Q(buyer__last_name__icontains=search)
+            condition_at(path, buyer__email__icontains=search)
+            | condition_at(path, buyer__first_name__icontains=search)
+            | condition_at(path, buyer__last_name__icontains=search)
         )
-    guest_matches = Q(
+    guest_matches = condition_at(
+        path,
         id__in=Subquery(
             Guest.filter(
                 Q(first_name__icontains=search)
                 | Q(last_name__icontains=search)
                 | Q(email__icontains=search)
             ).values("booking_id")
-        )
+        ),
     )
     return matches | guest_matches
 

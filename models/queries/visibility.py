@@ -1,6 +1,6 @@
 """Booking visibility: the one place that applies the role matrix to rows."""
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -35,6 +35,12 @@ def guided_departure_ids(user_id: int) -> Subquery:
     return Subquery(Departure.filter(guides__id=user_id).values("id"))
 
 
+def condition_at(path: str, **lookups: Any) -> Q:
+    """Build a Q of `lookups` on the model at `path`, such as "booking__", from the queried one."""
+    prefixed: dict[str, Any] = {f"{path}{lookup}": value for lookup, value in lookups.items()}
+    return Q(**prefixed)
+
+
 def require(viewer: Viewer, permission: Permission) -> Scope:
     scope = viewer.scope(permission)
     if scope is Scope.NONE:
@@ -46,27 +52,36 @@ def require(viewer: Viewer, permission: Permission) -> Scope:
 
 
 def visible_bookings(viewer: Viewer, *, include_partners: bool = False) -> QuerySet[Booking]:
-    """Select the bookings the viewer may read.
+    """Select the bookings the viewer may read."""
+    return Booking.filter(visible_booking_condition(viewer, include_partners=include_partners))
+
+
+def visible_booking_condition(
+    viewer: Viewer, *, include_partners: bool = False, path: str = ""
+) -> Q:
+    """Match the bookings the viewer may read, at `path` (such as "booking__") from the model.
 
     Bookings sold by the viewer's organization are always included. With `include_partners`, so
     are bookings that ACTIVE partners sold on the viewer's own activities: the supplier runs
-    those trips and needs their guests, but their buyers stay the partner's.
+    those trips and needs their guests, but their buyers stay the partner's. Lists of rows that
+    hang off a booking filter on this condition through their join rather than on a subquery
+    of booking ids, so that the database can start from the side the list is sorted on.
     """
     scope = require(viewer, Permission.READ_BOOKINGS)
 
-    sold_here = Q(seller_id=viewer.organization_id)
+    sold_here = condition_at(path, seller_id=viewer.organization_id)
     if include_partners:
-        sold_here |= Q(
+        sold_here |= condition_at(
+            path,
             departure__activity__organization_id=viewer.organization_id,
             seller_id__in=active_partner_ids(viewer.organization_id),
         )
-    queryset = Booking.filter(sold_here)
 
     if scope is Scope.OWN:
-        queryset = queryset.filter(created_by_id=viewer.user_id)
-    elif scope is Scope.GUIDED:
-        queryset = queryset.filter(departure_id__in=guided_departure_ids(viewer.user_id))
-    return queryset
+        return sold_here & condition_at(path, created_by_id=viewer.user_id)
+    if scope is Scope.GUIDED:
+        return sold_here & condition_at(path, departure_id__in=guided_departure_ids(viewer.user_id))
+    return sold_here
 
 
 class SoldBooking(Protocol):
