@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -21,6 +22,7 @@ from api.seeding import SeedError
 from api.seeding.layout import (
     DEMO_PASSWORD,
     Layout,
+    analyze_postgres,
     next_id,
     reset_postgres_sequences,
     write_layout,
@@ -117,6 +119,8 @@ async def seed_bookings(
             )
         summary = await _write_everything(connection, count, rng_seed, anchor, progress)
         await reset_postgres_sequences(connection)
+    # Outside the transaction, so the statistics count the committed rows.
+    await analyze_postgres(connections.get("default"))
 
     logger.info(
         "Seeded %s bookings with %s guests for %s customers on %s departures",

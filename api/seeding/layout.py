@@ -99,6 +99,18 @@ async def reset_postgres_sequences(connection: BaseDBAsyncClient) -> None:
         )
 
 
+async def analyze_postgres(connection: BaseDBAsyncClient) -> None:
+    """Refresh PostgreSQL's planner statistics after a seed.
+
+    Until autovacuum reaches the new rows, the planner takes the tables for nearly empty and
+    picks plans that read every booking: a guests page took 607 ms instead of 123 ms. SQLite
+    keeps no statistics until ANALYZE runs, and its plans are chosen for that case, so it is left
+    alone.
+    """
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_script("ANALYZE")
+
+
 async def write_layout(
     connection: BaseDBAsyncClient, booking_count: int, rng_seed: int, anchor: datetime
 ) -> Layout:

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise import connections
 from tortoise.contrib.test import truncate_all_models
 
 from api.seed import (
@@ -487,3 +488,16 @@ async def _departure_with_free_seat(departures: list[Departure]) -> Departure:
         if seats_taken < departure.capacity:
             return departure
     raise AssertionError("every future departure is full")
+
+
+async def test_postgres_statistics_refreshed(demo, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite keeps no statistics the seed should refresh")
+
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT last_analyze FROM pg_stat_user_tables WHERE relname IN ('booking', 'guest')"
+    )
+
+    # PostgreSQL's statistics collector reports the ANALYZE of both tables
+    assert len(rows) == 2
+    assert all(row["last_analyze"] is not None for row in rows), rows
