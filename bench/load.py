@@ -38,7 +38,6 @@ from loadtest.processes import (
     CpuUse,
     Database,
     Servers,
-    analyze_postgres,
     count_bookings,
     fresh_database,
     measured_cpu,
@@ -188,7 +187,6 @@ def run(settings: RunSettings, work_dir: Path, json_path: Path | None) -> bool:
         run_tourdesk(
             database.url, "seed", "--bookings", str(settings.bookings), "--seed", str(settings.seed)
         )
-        analyze_postgres(database)
         seeded = count_bookings(database)
 
         with running_servers(database.url, work_dir, settings.workers) as servers:

@@ -71,18 +71,6 @@ def fresh_database(backend: str, work_dir: Path, postgres_server: str) -> Iterat
         )
 
 
-def analyze_postgres(database: Database) -> None:
-    """Collect PostgreSQL's planner statistics, which a freshly seeded database lacks.
-
-    Autovacuum analyzes the tables within minutes of the seed, so a database in service has them.
-    Without them the planner expects one row where there are thousands and picks nested loops:
-    a page of 50 guests took 600 ms instead of 120 ms at 20,000 bookings. SQLite gathers no
-    statistics only when ANALYZE runs, so it runs as seeded.
-    """
-    if database.backend == "postgres":
-        subprocess.run(["psql", database.url, "-qc", "ANALYZE"], check=True)
-
-
 def count_bookings(database: Database) -> int:
     if database.backend == "sqlite":
         with sqlite3.connect(database.url.removeprefix("sqlite://")) as connection:
@@ -104,13 +92,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def serve_has_workers_option() -> bool:
-    help_text = subprocess.run(
-        [str(TOURDESK), "serve", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    return "--workers" in help_text
 
 
 @dataclass
@@ -155,14 +136,10 @@ def wait_until_ready(base_url: str, process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_servers(url: str, work_dir: Path, workers: int) -> Iterator[Servers]:
-    """Start `workers` server processes: one `serve --workers N` if it exists, else N ports."""
-    if workers > 1 and serve_has_workers_option():
-        ports, per_process = [free_port()], workers
-        how = f"tourdesk serve --workers {workers}"
-    else:
-        ports, per_process = [free_port() for _ in range(workers)], 1
-        how = f"{workers} x tourdesk serve, one port each"
-    processes = [start_server(url, work_dir, port, per_process) for port in ports]
+    """Start one `tourdesk serve --workers N` on a free port."""
+    ports = [free_port()]
+    how = f"tourdesk serve --workers {workers}" if workers > 1 else "tourdesk serve"
+    processes = [start_server(url, work_dir, port, workers) for port in ports]
     servers = Servers(
         processes=processes,
         base_urls=[f"http://127.0.0.1:{port}" for port in ports],
