@@ -1,18 +1,28 @@
 """Faults for the fault tests: stopping PostgreSQL, signing in, and GraphQL over HTTP."""
 
+import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tortoise import connections
 
+from api.exports.signing import UrlSigner
+from api.exports.storage import PARTIAL_SUFFIX
+from models.bookings import Guest
 from models.commands.auth import sign_in
+from models.enums import ExportStatus
+from models.exports import Export
 from models.users import User
+from schema.relay import from_global_id
+from tests.api.server import SECRET_KEY
 from tests.conftest import BACKEND
 from tests.factories import PASSWORD
 
@@ -93,3 +103,61 @@ def response_body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+CREATE_EXPORT = """
+mutation CreateExport($list: ExportList!) {
+  createExport(input: {list: $list}) { export { id status } errors { code message } }
+}
+"""
+
+GUEST_COLUMNS = "booking_id, first_name, last_name, email, phone, category, checked_in_at, position"
+
+
+async def double_guests(times: int) -> int:
+    """Double the guest rows `times` times with one INSERT ... SELECT each; return their number.
+
+    Raw statements seed a hundred thousand guests in about a second, where factories would take
+    minutes, so an export runs long enough to be interrupted.
+    """
+    connection = connections.get("default")
+    for _ in range(times):
+        await connection.execute_query(
+            f"INSERT INTO guest ({GUEST_COLUMNS}) SELECT {GUEST_COLUMNS} FROM guest"  # noqa: S608 (constant columns)
+        )
+    return await Guest.all().count()
+
+
+async def create_export(client: httpx.AsyncClient, headers: dict[str, str], list_name: str) -> int:
+    """Request an export over HTTP and return its primary key."""
+    response = await client.post(
+        "/graphql", json={"query": CREATE_EXPORT, "variables": {"list": list_name}}, headers=headers
+    )
+    payload = response_body(response)["data"]["createExport"]
+    assert payload["errors"] == [], payload["errors"]
+    return from_global_id(payload["export"]["id"])[1]
+
+
+def download_path(export_id: int) -> str:
+    """Return a validly signed download path, as `Export.url` would give once the export is done."""
+    return UrlSigner(current_key=SECRET_KEY).sign(export_id)
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, seconds: float, what: str, interval: float = 0.01
+) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"Timed out after {seconds} s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def export_status(export_id: int) -> ExportStatus:
+    export = await Export.get(id=export_id)
+    return export.status
+
+
+def partial_files(export_dir: Path) -> list[Path]:
+    return sorted(export_dir.rglob(f"*{PARTIAL_SUFFIX}")) if export_dir.exists() else []
