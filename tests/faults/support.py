@@ -161,3 +161,54 @@ async def export_status(export_id: int) -> ExportStatus:
 
 def partial_files(export_dir: Path) -> list[Path]:
     return sorted(export_dir.rglob(f"*{PARTIAL_SUFFIX}")) if export_dir.exists() else []
+
+
+async def finished_export(export_id: int, *, seconds: float = 60) -> Export:
+    """Wait until an export is DONE or FAILED and return it."""
+
+    async def finished() -> bool:
+        return await export_status(export_id) in {ExportStatus.DONE, ExportStatus.FAILED}
+
+    await wait_for(finished, seconds=seconds, what=f"export {export_id} to finish")
+    return await Export.get(id=export_id)
+
+
+def files_in(directory: Path) -> list[Path]:
+    return sorted(path for path in directory.rglob("*") if path.is_file())
+
+
+@contextmanager
+def tmpfs_mounted(directory: Path, *, size: str) -> Iterator[Path]:
+    """Mount a memory file system of `size` bytes (such as `256k`) at `directory` for the block.
+
+    Skips the test where mounting is not allowed, as for a user other than root or in a
+    container without the capability.
+    """
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("Mounting a small file system needs root and the `mount` command.")
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = _run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(directory)]
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"Mounting a tmpfs at {directory} failed: {mounted.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        unmounted = _run(["umount", str(directory)])
+        if unmounted.returncode != 0:
+            # A file still open keeps the mount busy; detach it, the kernel frees it on close.
+            _run(["umount", "--lazy", str(directory)])
+
+
+def remount(directory: Path, mode: str) -> None:
+    """Remount the tmpfs at `directory` read-only (`ro`) or writable (`rw`)."""
+    remounted = _run(["mount", "-o", f"remount,{mode}", str(directory)])
+    if remounted.returncode != 0:
+        raise RuntimeError(f"Remounting {directory} {mode} failed: {remounted.stderr.strip()}")
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (mounts under the test's own temporary directory)
+        command, capture_output=True, text=True, timeout=30, check=False
+    )
