@@ -53,6 +53,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     # 53300: every connection slot of the server is taken.
     asyncpg.TooManyConnectionsError,
+    # asyncpg 0.32 can leave a connection whose session the server terminated in a broken
+    # protocol state; its next statement raises this, and the pool then closes it.
+    asyncpg.InternalClientError,
 )
 
 
