@@ -8,13 +8,13 @@ from tortoise.exceptions import DBConnectionError, OperationalError, Transaction
 from schema.errors import error_code, is_database_unavailable, is_unexpected
 
 
-def chained(error: BaseException, cause: BaseException) -> BaseException:
+def chained(error: Exception, cause: BaseException) -> Exception:
     """Return `error` as if raised while handling `cause`."""
     error.__context__ = cause
     return error
 
 
-def caused_by(error: BaseException, cause: BaseException) -> BaseException:
+def caused_by(error: Exception, cause: BaseException) -> Exception:
     """Return `error` as if raised with `raise error from cause`, as Tortoise wraps errors."""
     error.__cause__ = cause
     return error
@@ -43,7 +43,7 @@ def caused_by(error: BaseException, cause: BaseException) -> BaseException:
     ],
     ids=lambda error: type(error).__name__,
 )
-def test_connection_error_is_unavailable(error: BaseException):
+def test_connection_error_is_unavailable(error: Exception):
     graphql_error = GraphQLError("failed", path=["bookings"], original_error=error)
 
     assert is_database_unavailable(error)
@@ -63,7 +63,7 @@ def test_connection_error_is_unavailable(error: BaseException):
     ],
     ids=lambda error: f"{type(error).__name__}-{error}"[:40],
 )
-def test_other_error_is_not_unavailable(error: BaseException):
+def test_other_error_is_not_unavailable(error: Exception):
     graphql_error = GraphQLError("failed", path=["bookings"], original_error=error)
 
     assert not is_database_unavailable(error)
