@@ -247,8 +247,8 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             response_data = _without_data(response_data)
             status_code = 400
         elif isinstance(response_data, dict) and is_unavailable_error(response_data):
-            # No data came of the operation, so the response has no `data` entry and a status
-            # that tells proxies and clients to retry, as the media type allows.
+            # No data came of the operation, so the response has no `data` entry, and its status
+            # lets proxies and clients retry, as the media type allows.
             response_data = _without_data(response_data)
             status_code = 503
             sub_response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -13,9 +13,10 @@ it, or when the network drops it. Three things then go wrong with Tortoise 1.1.9
   task's current connection, so the pool slot stays busy for good. Once every slot is lost,
   all requests wait forever.
 - When giving a connection back fails, which asyncpg's reset of a dead connection does, Tortoise
-  raises that error in place of the outcome of the statement or transaction, so a committed
-  transaction looks failed, and it skips restoring the task's current connection. The task, such
-  as the export worker's loop, then sends every later statement to the released connection.
+  raises that error in place of the outcome of the statement or transaction. A committed
+  transaction then looks failed. Tortoise also skips restoring the task's current connection, so
+  the task, such as the export worker's loop, sends every later statement to the released
+  connection.
 
 Tortoise loads this module as the `engine` of a PostgreSQL connection (see models/config.py) and
 takes its `client_class`, which builds on the bounded pool wait of models/postgres_pool.py.
@@ -149,7 +150,7 @@ class PostgresClient(BoundedWaitClient):
 
     @property
     def max_attempts(self) -> int:
-        # Every pooled connection may be dead after a restart, so one more than the pool holds.
+        # Every pooled connection may be dead after a restart, so one more than the pool contains.
         return self.pool_maxsize + 1
 
     def acquire_connection(self) -> ReleasingPoolConnection:

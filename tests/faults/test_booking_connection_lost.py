@@ -104,7 +104,7 @@ async def keep_booking(
 
 
 async def keep_terminating(database: str, stop: asyncio.Event) -> int:
-    """Terminate the busy backends of `database` every few milliseconds; return how many."""
+    """Terminate the busy backends of `database` every 10 to 300 ms; return how many."""
     admin = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
     terminated = 0
     try:

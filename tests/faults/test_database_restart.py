@@ -106,7 +106,7 @@ async def test_stopped_database_gives_clear_errors_then_recovers(
                 Client(http, accept=accept, token_headers=token_headers) for accept in MEDIA_TYPES
             ]
 
-            # Given a server whose pool holds several idle connections,
+            # Given a server whose pool contains several idle connections,
             warm_up = await asyncio.gather(*(clients[i % 2].send(BOOKINGS) for i in range(8)))
 
             # when PostgreSQL stops and starts again while clients keep sending requests,
@@ -125,7 +125,7 @@ async def test_stopped_database_gives_clear_errors_then_recovers(
                 stop.set()
                 await asyncio.gather(*senders)
 
-            # then the same server process answers every request once the database is back,
+            # then the same server process responds to every request once the database is back,
             # one at a time and then more at once than the clients sent during the outage.
             one_by_one = [await client.send(BOOKINGS) for client in clients]
             at_once = await asyncio.gather(*(clients[i % 2].send(BOOKINGS) for i in range(12)))
