@@ -4,11 +4,13 @@ import asyncio
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,12 +25,15 @@ from models.exports import Export
 from models.users import User
 from schema.relay import from_global_id
 from tests.api.server import SECRET_KEY
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, POSTGRES_URL
 from tests.factories import PASSWORD
 
 # The PostgreSQL cluster of TOURDESK_TEST_POSTGRES_URL, as `pg_ctlcluster` names it.
 POSTGRES_CLUSTER = os.environ.get("TOURDESK_TEST_POSTGRES_CLUSTER", "15 main").split()
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+# How long stopping or starting PostgreSQL may take; the shutdown checkpoint of a busy server can
+# take minutes.
+POSTGRES_START_SECONDS = 600
 
 
 def require_postgres() -> None:
@@ -39,8 +44,8 @@ def require_postgres() -> None:
 def require_postgres_control() -> None:
     """Skip unless this process can stop and start the PostgreSQL cluster of the tests."""
     require_postgres()
-    if shutil.which("pg_ctlcluster") is None:
-        pytest.skip("pg_ctlcluster is not installed, so the test cannot restart PostgreSQL.")
+    if shutil.which("pg_ctlcluster") is None or shutil.which("pg_isready") is None:
+        pytest.skip("pg_ctlcluster and pg_isready are needed to restart PostgreSQL.")
     status = _pg_ctlcluster("status")
     if status.returncode != 0:
         pytest.skip(
@@ -49,30 +54,52 @@ def require_postgres_control() -> None:
         )
 
 
-def _pg_ctlcluster(action: str) -> subprocess.CompletedProcess[str]:
+def _pg_ctlcluster(action: str, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 (the cluster of this machine's test database)
         ["pg_ctlcluster", "--skip-systemctl-redirect", *POSTGRES_CLUSTER, action],  # noqa: S607
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
 
+def postgres_accepts_connections() -> bool:
+    parts = urlsplit(POSTGRES_URL)
+    ready = subprocess.run(  # noqa: S603 (the test database's own server)
+        ["pg_isready", "-q", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)],  # noqa: S607
+        timeout=30,
+        check=False,
+    )
+    return ready.returncode == 0
+
+
 def start_postgres() -> None:
-    """Start the cluster and wait until it accepts connections; a running cluster is left alone."""
-    if _pg_ctlcluster("status").returncode == 0:
-        return
-    started = _pg_ctlcluster("start")
-    if started.returncode != 0 and _pg_ctlcluster("status").returncode != 0:
-        raise RuntimeError(f"PostgreSQL did not start again: {started.stderr.strip()}")
+    """Start the cluster, after any shutdown in progress, and wait until it accepts connections.
+
+    A stop's checkpoint can take minutes on a busy disk, and meanwhile the cluster counts as
+    running, so starting it is retried until it accepts connections.
+    """
+    deadline = time.monotonic() + POSTGRES_START_SECONDS
+    while not postgres_accepts_connections():
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"PostgreSQL cluster {' '.join(POSTGRES_CLUSTER)} does not accept connections "
+                f"{POSTGRES_START_SECONDS} s after the test stopped it; start it with "
+                f"`pg_ctlcluster {' '.join(POSTGRES_CLUSTER)} start`."
+            )
+        if _pg_ctlcluster("status").returncode != 0:
+            _pg_ctlcluster("start", timeout=POSTGRES_START_SECONDS)
+        else:
+            # Still shutting down, or starting up.
+            time.sleep(0.5)
 
 
 @contextmanager
 def postgres_stopped() -> Iterator[None]:
     """Stop PostgreSQL (fast mode: sessions are terminated) for the block, then start it again."""
     try:
-        stopped = _pg_ctlcluster("stop")
+        stopped = _pg_ctlcluster("stop", timeout=POSTGRES_START_SECONDS)
         if stopped.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not stop: {stopped.stderr.strip()}")
         yield
