@@ -5,8 +5,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -95,16 +95,20 @@ def start_postgres() -> None:
             time.sleep(0.5)
 
 
-@contextmanager
-def postgres_stopped() -> Iterator[None]:
-    """Stop PostgreSQL (fast mode: sessions are terminated) for the block, then start it again."""
+@asynccontextmanager
+async def postgres_stopped() -> AsyncIterator[None]:
+    """Stop PostgreSQL (fast mode: sessions are terminated) for the block, then start it again.
+
+    The commands run in threads, so the test's clients keep sending requests meanwhile and their
+    connections do not sit idle past the server's keep-alive timeout.
+    """
     try:
-        stopped = _pg_ctlcluster("stop", timeout=POSTGRES_START_SECONDS)
+        stopped = await asyncio.to_thread(_pg_ctlcluster, "stop", timeout=POSTGRES_START_SECONDS)
         if stopped.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not stop: {stopped.stderr.strip()}")
         yield
     finally:
-        start_postgres()
+        await asyncio.to_thread(start_postgres)
 
 
 async def bearer_headers(user: User) -> dict[str, str]:

@@ -119,7 +119,7 @@ async def test_stopped_database_gives_clear_errors_then_recovers(
             ]
             try:
                 await asyncio.sleep(0.3)
-                with postgres_stopped():
+                async with postgres_stopped():
                     await asyncio.sleep(OUTAGE_SECONDS)
             finally:
                 stop.set()
