@@ -147,7 +147,7 @@ async def run_export(
         with storage.writer(key) as stream:
             rows = await write_csv(viewer, list_filter, options, stream, throttle)
     except OSError as error:
-        logger.warning("Writing export %s to %s failed: %s", export.id, storage.path(key), error)
+        logger.warning("Writing export %s to storage key %s failed: %s", export.id, key, error)
         await fail_export(export, describe_write_error(error))
         return
     except DomainError as error:
