@@ -12,6 +12,11 @@ Requests rejected before they run keep Strawberry's status code, mostly 400, and
 response with one error in the negotiated media type, where Strawberry returns plain text.
 This view also rejects an `operationName` that is not a string and a subscription, which is
 served over WebSocket only, with 400, and a mutation sent with GET with 405 and `Allow: POST`.
+
+When the database is unavailable, a request that fails before it runs (signing in reads the
+database) gets 503 in either media type. An operation that ran and failed only with
+SERVICE_UNAVAILABLE errors, without data, gets 503 without `data` in
+`application/graphql-response+json` and 200 in `application/json`.
 """
 
 from collections.abc import Mapping
@@ -32,11 +37,16 @@ from strawberry.types.graphql import OperationType
 
 from models.errors import ErrorCode
 from schema.context import Context
+from schema.errors import DATABASE_UNAVAILABLE_MESSAGE, GraphQLErrorCode, is_database_unavailable
+from schema.outages import database_outages
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 GRAPHQL_RESPONSE_CONTENT_TYPE = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
 JSON_CONTENT_TYPE = f"{JSON}; charset=utf-8"
+# Seconds a client should wait before retrying while the database is unavailable; a restart of
+# PostgreSQL usually takes a few seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 class MethodNotAllowed(HTTPException):
@@ -112,6 +122,19 @@ def is_request_error(response: GraphQLHTTPResponse) -> bool:
     )
 
 
+def is_unavailable_error(response: GraphQLHTTPResponse) -> bool:
+    """Tell whether an operation failed as a whole because the database was unavailable."""
+    if response.get("data") is not None:
+        return False
+    errors = response.get("errors") or []
+    return bool(errors) and all(
+        isinstance(error, Mapping)
+        and (error.get("extensions") or {}).get("code")
+        == GraphQLErrorCode.SERVICE_UNAVAILABLE.value
+        for error in errors
+    )
+
+
 class GraphQLOverHTTP(GraphQL[Context, None]):
     """Strawberry's ASGI view, responding with the media type that the Accept header prefers."""
 
@@ -133,6 +156,15 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         except HTTPException as error:
             media_type = negotiate_media_type(request.headers.get("accept"))
             response = self.error_response(error, media_type)
+        except Exception as error:
+            # Building the context signs the viewer in, which reads the database before any
+            # resolver runs, so an outage surfaces here rather than as a field error.
+            if not is_database_unavailable(error):
+                raise
+            database_outages.record("signing in a GraphQL request", error)
+            response = self.unavailable_response(
+                negotiate_media_type(request.headers.get("accept"))
+            )
         await response(scope, receive, send)
 
     async def read_limited_body(self, request: Request) -> None:
@@ -170,6 +202,27 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             headers["Allow"] = error.allow
         return Response(self.encode_json(body), status_code=error.status_code, headers=headers)
 
+    def unavailable_response(self, media_type: str) -> Response:
+        """Build the response to a request that could not run because the database is down."""
+        body = {
+            "errors": [
+                {
+                    "message": DATABASE_UNAVAILABLE_MESSAGE,
+                    "extensions": {"code": GraphQLErrorCode.SERVICE_UNAVAILABLE.value},
+                }
+            ]
+        }
+        content_type = (
+            GRAPHQL_RESPONSE_CONTENT_TYPE
+            if media_type == GRAPHQL_RESPONSE_JSON
+            else JSON_CONTENT_TYPE
+        )
+        return Response(
+            self.encode_json(body),
+            status_code=503,
+            headers={"Content-Type": content_type, "Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
         # Strawberry passes the sub-response to `create_response`, which has no access to the
@@ -191,11 +244,14 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
 
         status_code = 200
         if isinstance(response_data, dict) and is_request_error(response_data):
-            response_data = cast(
-                GraphQLHTTPResponse,
-                {key: value for key, value in response_data.items() if key != "data"},
-            )
+            response_data = _without_data(response_data)
             status_code = 400
+        elif isinstance(response_data, dict) and is_unavailable_error(response_data):
+            # No data came of the operation, so the response has no `data` entry, and its status
+            # lets proxies and clients retry, as the media type allows.
+            response_data = _without_data(response_data)
+            status_code = 503
+            sub_response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         response = super().create_response(response_data, sub_response)
         if not sub_response.status_code:
             response.status_code = status_code
@@ -265,6 +321,12 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             raise invalid_operation_type(error, method) from error
         except MissingQueryError as error:
             raise HTTPException(400, "No GraphQL query found in the request") from error
+
+
+def _without_data(response_data: GraphQLHTTPResponse) -> GraphQLHTTPResponse:
+    return cast(
+        GraphQLHTTPResponse, {key: value for key, value in response_data.items() if key != "data"}
+    )
 
 
 def _reject_lone_surrogates(request_data: GraphQLRequestData) -> None:

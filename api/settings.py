@@ -92,6 +92,24 @@ class Settings(BaseSettings):
         normalize_allowed_origins(_split_list(value))
         return value
 
+    @field_validator(
+        "export_url_ttl",
+        "export_wait",
+        "export_stale_after",
+        "export_sweep_interval",
+        mode="before",
+    )
+    @classmethod
+    def read_seconds(cls, value: object) -> object:
+        # Pydantic 2.14 reads a string only as an ISO 8601 duration such as PT60S, so the plain
+        # seconds of the environment, such as "60" or "0.5", are converted here.
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except (ValueError, OverflowError):
+                return value
+        return value
+
     @field_validator("export_url_ttl", "export_wait", "export_stale_after", "export_sweep_interval")
     @classmethod
     def check_positive(cls, value: timedelta) -> timedelta:

@@ -57,7 +57,7 @@ def _connection(
         )
 
     connection = expand_db_url(database_url)
-    connection["engine"] = "models.postgres_pool"
+    connection["engine"] = "models.postgres_client"
     connection["credentials"].update(
         minsize=1, maxsize=pool_size, acquire_timeout=pool_timeout_seconds
     )

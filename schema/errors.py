@@ -2,9 +2,11 @@
 
 from enum import StrEnum
 
+import asyncpg
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from tortoise.exceptions import BaseORMException, DBConnectionError
 
 from models.errors import DomainError, ErrorCode, InputErrors
 from models.postgres_pool import DatabaseBusy
@@ -33,11 +35,55 @@ class GraphQLErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The database is unavailable at the moment; retry the request in a few seconds."
+)
+
+# Errors that mean the database could not be reached or dropped the connection, as opposed to a
+# statement that failed: the server is down or restarting, the network failed, or the session
+# was terminated. A connection attempt that times out raises TimeoutError, an OSError.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    OSError,
+    # SQLSTATE class 08, including a connection closed in the middle of a statement.
+    asyncpg.PostgresConnectionError,
+    # 57P01, 57P02 and 57P03: the server is shutting down, crashed, or is still starting.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    # 53300: every connection slot of the server is taken.
+    asyncpg.TooManyConnectionsError,
+    # asyncpg 0.32 can leave a connection whose session the server terminated in a broken
+    # protocol state; its next statement raises this, and the pool then closes it.
+    asyncpg.InternalClientError,
+)
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """Tell whether an error means that the database could not be reached.
+
+    When a transaction's connection dies, Tortoise's rollback fails on it too and raises
+    asyncpg's `InterfaceError: connection is closed`, so the causes of database errors count.
+    """
+    while error is not None:
+        if isinstance(error, CONNECTION_ERRORS):
+            return True
+        if not isinstance(error, asyncpg.InterfaceError | BaseORMException):
+            return False
+        # asyncpg raises a plain InterfaceError for a statement on a connection that closed.
+        if str(error).endswith("connection is closed"):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     """Tell whether an error comes from a bug rather than from the request."""
     original = error.original_error
     # A busy pool is load, not a bug; its message tells the client to retry.
     if original is None or isinstance(original, DomainError | GraphQLError | DatabaseBusy):
+        return False
+    if is_database_unavailable(original):
         return False
     # Strawberry reports values that scalars cannot parse as ValueError or TypeError during
     # argument coercion, before any resolver runs; those have no path.
@@ -48,7 +94,7 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code.value
-    if isinstance(original, DatabaseBusy):
+    if isinstance(original, DatabaseBusy) or is_database_unavailable(original):
         return GraphQLErrorCode.SERVICE_UNAVAILABLE.value
     if error.message.startswith("Syntax Error"):
         return GraphQLErrorCode.GRAPHQL_PARSE_FAILED.value

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from models.postgres_pool import DatabaseBusy
 from schema.auth.mutations import AuthMutations
 from schema.bookings.mutations import BookingMutations
 from schema.bookings.queries import BookingQueries
@@ -29,7 +30,13 @@ from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.departures.queries import DepartureQueries
 from schema.departures.types import Activity, CustomFieldDefinition, Departure
-from schema.errors import MaskUnexpectedErrors, is_unexpected, tag_with_code
+from schema.errors import (
+    DATABASE_UNAVAILABLE_MESSAGE,
+    MaskUnexpectedErrors,
+    is_database_unavailable,
+    is_unexpected,
+    tag_with_code,
+)
 from schema.execution import ScalarShortPathExecutionContext
 from schema.exports.mutations import ExportMutations
 from schema.exports.queries import ExportQueries
@@ -39,6 +46,7 @@ from schema.guests.mutations import GuestMutations
 from schema.guests.queries import GuestQueries
 from schema.guests.types import Guest
 from schema.node import NodeQueries
+from schema.outages import database_outages
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 from schema.users.types import User
@@ -103,12 +111,19 @@ class TourdeskSchema(strawberry.Schema):
         # Strawberry calls this for every error before extensions run, so each error gets its
         # code here while its cause is still attached. Errors caused by the request are the
         # client's to fix; only bugs are worth a traceback in the log.
+        operation_name = execution_context.operation_name if execution_context else None
         for error in errors:
             tag_with_code(error)
-            if is_unexpected(error):
+            original = error.original_error
+            if is_database_unavailable(original) and not isinstance(original, DatabaseBusy):
+                # The driver's message names hosts and sockets; the client needs to know that
+                # retrying later helps. A busy pool's own message says so already.
+                error.message = DATABASE_UNAVAILABLE_MESSAGE
+                database_outages.record(f"operation {operation_name}", error.original_error)
+            elif is_unexpected(error):
                 logger.error(
                     "Unexpected error in operation %s",
-                    execution_context.operation_name if execution_context else None,
+                    operation_name,
                     exc_info=error.original_error,
                 )
 

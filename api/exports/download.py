@@ -17,6 +17,8 @@ from api.exports.signing import SignatureCheck, UrlSigner
 from api.exports.storage import ExportStorage
 from models.enums import ExportStatus
 from models.exports import Export
+from schema.errors import is_database_unavailable
+from schema.outages import database_outages
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,17 @@ def download_endpoint(signer: UrlSigner, storage: ExportStorage):  # type: ignor
         if check is SignatureCheck.EXPIRED:
             return _plain(410, "Gone: the download URL has expired. Read the export's url again.")
 
-        export = await Export.get_or_none(id=raw_id)
+        try:
+            export = await Export.get_or_none(id=raw_id)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            database_outages.record(f"download of export {raw_id}", error)
+            response = _plain(
+                503, "Service Unavailable: the database is unavailable; retry in a few seconds."
+            )
+            response.headers["Retry-After"] = "5"
+            return response
         # An export past its retention is expired even before the next sweep deletes its file.
         if (
             export is None

@@ -2,6 +2,7 @@
 
 import asyncio
 import codecs
+import errno
 import logging
 import re
 import secrets
@@ -268,7 +269,8 @@ async def run_export(
         with storage.writer(key) as stream:
             rows = await write_csv(viewer, list_filter, options, stream, throttle)
     except OSError as error:
-        await fail_export(export, f"Writing the export file failed: {error.strerror or error}.")
+        logger.warning("Writing export %s to storage key %s failed: %s", export.id, key, error)
+        await fail_export(export, describe_write_error(error))
         return
     except DomainError as error:
         await fail_export(export, error.message)
@@ -279,6 +281,30 @@ async def run_export(
     )
     if not finished:
         storage.delete(key)
+
+
+def describe_write_error(error: OSError) -> str:
+    """Explain to the requester why the export file could not be written, and what helps.
+
+    The export directory is the server's, so the reason leaves its path out; the server log
+    names the file.
+    """
+    if error.errno in {errno.ENOSPC, errno.EDQUOT}:
+        return (
+            "No space left on the export volume; ask an administrator to free space there, "
+            "then request the export again."
+        )
+    if error.errno in {errno.EROFS, errno.EACCES, errno.EPERM}:
+        return (
+            "The export directory is not writable; ask an administrator to check its "
+            "permissions and mount, then request the export again."
+        )
+    if error.errno == errno.ENOENT:
+        return (
+            "The export directory disappeared while the file was written; ask an administrator "
+            "to check the export volume, then request the export again."
+        )
+    return f"Writing the export file failed: {error.strerror or error}."
 
 
 class _ProgressThrottle:

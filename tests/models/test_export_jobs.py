@@ -245,7 +245,7 @@ async def test_disk_error_mid_file_fails_job(world, admin, storage, worker, monk
 
     row = await Export.get(id=export.id)
     assert row.status is ExportStatus.FAILED
-    assert row.error == "Writing the export file failed: No space left on device."
+    assert row.error.startswith("No space left on the export volume;")
     assert files_in(storage) == []
 
 
@@ -491,7 +491,7 @@ async def test_read_only_export_dir_fails_job(admin, tmp_path, monkeypatch):
 
     row = await Export.get(id=export.id)
     assert row.status is ExportStatus.FAILED
-    assert row.error == "Writing the export file failed: Permission denied."
+    assert row.error.startswith("The export directory is not writable;")
     assert files_in(storage) == []
 
 
