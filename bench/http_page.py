@@ -54,11 +54,12 @@ mutation SignIn($email: String!, $password: String!) {
 }
 """
 
-# The page a back-office bookings screen asks for: 8 booking fields, 7 buyer fields, 8 fields of
-# each guest, 5 departure fields and 3 activity fields.
+# The page of bench/nested_page.py, as a back-office bookings screen asks for it: 8 booking
+# fields, 7 buyer fields, 8 fields of each guest, 5 departure fields and 3 activity fields.
 TOURDESK_PAGE = """
 query BookingsPage {
   bookings(first: 100) {
+    pageInfo { hasNextPage endCursor }
     nodes {
       id reference status channel createdAt cancelledAt total { amount currency }
       buyer { firstName lastName email phone country language marketingConsent }
@@ -81,6 +82,7 @@ TYPENAME = "{ __typename }"
 POSTGRAPHILE_PAGE = """
 query BookingsPage($seller: Int!) {
   allBookings(first: 100, condition: {sellerId: $seller}, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+    pageInfo { hasNextPage endCursor }
     nodes {
       nodeId reference status channel createdAt cancelledAt totalAmount currency
       buyerByBookingId { firstName lastName email phone country language marketingConsent }
@@ -507,6 +509,7 @@ def main() -> None:
         raise SystemExit("wrk is missing; install it with `apt-get install wrk`.")
 
     seeded_url = prepare(arguments.backend, arguments.bookings, arguments.seed)
+    load_before = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="tourdesk-http-page-") as temporary,
         database_copy(arguments.backend, seeded_url, Path(temporary)) as database_url,
@@ -521,6 +524,8 @@ def main() -> None:
         f"clients: {arguments.connections}, {arguments.duration} s per run"
     )
     print(versions(arguments.backend))
+    # Other processes on the machine take CPU from the servers and from wrk: say how busy it was.
+    print(f"load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print_table(results)
 
 
