@@ -3,9 +3,10 @@
     python bench/http_page.py --backend postgres --bookings 4300
     python bench/http_page.py --backend sqlite --bookings 4300 --duration 20
 
-One `tourdesk serve` process answers 20 concurrent clients over loopback, signed in as Alpine's
-admin: the 100 newest bookings of the organization with their buyer, guests, departure and
-activity. `{ __typename }` on the same server shows the cost of the HTTP and GraphQL layers alone.
+One `tourdesk serve` process answers 20 concurrent clients (`--connections`) over loopback,
+signed in as Alpine's admin: the 100 newest bookings of the organization with their buyer, guests,
+departure and activity. `{ __typename }` on the same server shows what a request costs without
+the page: HTTP, the token check and GraphQL.
 On PostgreSQL, PostGraphile 4 (installed from bench/postgraphile with `npm ci`) serves the same
 database and is asked for the same 100 bookings, in the same order, with the same fields. It runs
 without authentication or row-level security, so it does none of the permission checks tourdesk
@@ -98,8 +99,9 @@ query BookingsPage($seller: Int!) {
 }
 """
 
-# wrk runs this script in each of its threads: every request is the same POST, and `done` prints
-# one JSON line that main() reads back. Latencies are in microseconds.
+# wrk loads this script into each of its threads, so every request is the same POST. It calls
+# `done` once at the end, which prints one JSON line for load() to read. Latencies are in
+# microseconds, and `errors.status` counts responses with a status of 400 or more.
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.body = {body}
@@ -199,7 +201,7 @@ def wait_until_listening(server: Server, process: subprocess.Popen[bytes], log: 
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
-    raise SystemExit(f"{server.name} did not answer on {server.url} within 60 s; see {log}")
+    raise SystemExit(f"{server.name} did not respond on {server.url} within 60 s; see {log}")
 
 
 @contextmanager
@@ -285,11 +287,13 @@ def sign_in(server: Server) -> str:
     return str(login["token"])
 
 
-def page_references(server: Server, query: str, variables: dict, token: str, field: str) -> list:
+def page_references(
+    server: Server, query: str, variables: dict[str, object], token: str, field: str
+) -> list[str]:
     """Ask for the page once and return its booking references, failing on any GraphQL error."""
     answer = post(server.url, query, variables, token)
     if answer.get("errors"):
-        raise SystemExit(f"{server.name} answered the page with errors: {answer['errors'][:3]}")
+        raise SystemExit(f"{server.name} returned the page with errors: {answer['errors'][:3]}")
     nodes = answer["data"][field]["nodes"]
     if len(nodes) != 100:
         raise SystemExit(f"{server.name} returned {len(nodes)} bookings; expected 100.")
@@ -350,7 +354,7 @@ def load(
 
     summary = json.loads(output.strip().splitlines()[-1])
     if summary["errors"]:
-        raise SystemExit(f"{target}: {summary['errors']} failed requests; wrk said:\n{output}")
+        raise SystemExit(f"{target}: {summary['errors']} failed requests; wrk output:\n{output}")
     requests = summary["requests"]
     return Result(
         target=target,
@@ -466,7 +470,7 @@ def wrk_version() -> str:
 
 
 def print_table(results: list[Result]) -> None:
-    # The last column is what the server could answer with one core to itself: the machine is
+    # The last column is the rate the server could reach with one core to itself. The machine is
     # shared, so the measured rate also depends on what else runs.
     columns = ["target", "requests/s", "p50 ms", "p99 ms", "server CPU ms/request"]
     columns += ["database CPU ms/request", "1000 / server CPU ms"]
@@ -524,7 +528,7 @@ def main() -> None:
         f"clients: {arguments.connections}, {arguments.duration} s per run"
     )
     print(versions(arguments.backend))
-    # Other processes on the machine take CPU from the servers and from wrk: say how busy it was.
+    # Other processes take CPU from the servers and from wrk, so print how busy the machine was.
     print(f"load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print_table(results)
 
