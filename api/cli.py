@@ -5,14 +5,13 @@ exit code 2.
 """
 
 import copy
-import gc
 import logging
 import sys
 import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -45,9 +44,6 @@ from models.errors import InputError
 from models.organizations import Organization
 from models.passwords import MIN_PASSWORD_LENGTH
 from models.users import User
-
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
 
 logger = logging.getLogger(__name__)
 
@@ -111,23 +107,6 @@ def serve_log_config(log_format: LogFormat = LogFormat.JSON) -> dict[str, Any]:
     return config
 
 
-def create_served_app() -> "Starlette":
-    """Build the app for `tourdesk serve`, then freeze what exists so far out of the collector.
-
-    The modules, the schema and the models built at startup live as long as the process, yet
-    every full garbage collection walks them again. Under load, when each page of bookings
-    allocates thousands of objects, full collections took about a quarter of the server's CPU
-    time. With those objects frozen, they took about half as much.
-    """
-    # Imported here, so the other commands do not build the schema.
-    from api.app import create_app
-
-    application = create_app()
-    gc.collect()
-    gc.freeze()
-    return application
-
-
 @app.command()
 def serve(
     host: Annotated[
@@ -162,7 +141,7 @@ def serve(
     check_workers(workers, settings, reload=reload)
 
     uvicorn.run(
-        "api.cli:create_served_app",
+        "api.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -1,12 +1,10 @@
-"""The `tourdesk` command, run as a subprocess against its own SQLite file; the app it serves."""
+"""The `tourdesk` command, run as a subprocess against its own SQLite file."""
 
-import gc
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from api.cli import create_served_app
 from tests.api.commands import error_lines, tourdesk
 
 GOOD_PASSWORD = "long enough password"
@@ -228,14 +226,3 @@ def test_serve_rejects_pool_settings_below_one(variable: str, value: str):
     assert result.returncode == 2
     assert len(error_lines(result)) == 1
     assert result.stderr.startswith(f"Error: {variable} is invalid:")
-
-
-def test_served_app_freezes_objects_built_at_startup():
-    gc.unfreeze()
-    try:
-        create_served_app()
-
-        assert gc.get_freeze_count() > 0
-    finally:
-        # Frozen objects are never collected; give the test process its collector back.
-        gc.unfreeze()
