@@ -19,6 +19,7 @@ SERVICE_UNAVAILABLE errors, without data, gets 503 without `data` in
 `application/graphql-response+json` and 200 in `application/json`.
 """
 
+import json
 from collections.abc import Mapping
 from typing import cast
 
@@ -109,6 +110,17 @@ def _quality(media_type: str, ranges: list[tuple[str, float]]) -> tuple[float, b
     return best[1], best[0] == 2
 
 
+def encode_json(data: object) -> str:
+    """Encode a response or a WebSocket message as compact JSON text, non-ASCII left as UTF-8."""
+    # orjson encodes a page of 100 bookings several times faster than the standard library's
+    # encoder, which Strawberry uses. It rejects integers beyond 64 bits, which a JSON scalar
+    # (a custom-field answer) may hold, so those rare responses take the standard encoder.
+    try:
+        return orjson.dumps(data).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
 def is_request_error(response: GraphQLHTTPResponse) -> bool:
     """Tell whether the operation failed before it ran: no data, and no error is a field error.
 
@@ -166,6 +178,11 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                 negotiate_media_type(request.headers.get("accept"))
             )
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: Strawberry sends bytes over WebSocket as binary frames, which
+        # graphql-transport-ws clients reject.
+        return encode_json(data)
 
     async def read_limited_body(self, request: Request) -> None:
         """Read the body, stopping with 413 as soon as it passes `max_body_bytes`."""

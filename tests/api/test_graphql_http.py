@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.graphql_over_http import encode_json
 from api.settings import Environment, Settings
 from models.commands.auth import sign_in
 from models.enums import Role
@@ -315,3 +316,12 @@ async def test_lone_surrogate_gets_clear_error(client):
 
     assert response.status_code == 400
     assert "not valid Unicode" in response.json()["errors"][0]["message"]
+
+
+def test_encode_json_keeps_non_ascii_text():
+    assert encode_json({"lastName": "Müller"}) == '{"lastName":"Müller"}'
+
+
+def test_encode_json_takes_integers_beyond_64_bits():
+    # A JSON scalar, such as a custom-field answer, may hold any integer.
+    assert encode_json({"answer": 2**70}) == '{"answer":1180591620717411303424}'
