@@ -109,6 +109,19 @@ async def postgres_stopped() -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(start_postgres)
+        await expire_pooled_connections()
+
+
+async def expire_pooled_connections() -> None:
+    """Replace the test process's pooled connections, which the stop ended.
+
+    The client notices a dead connection only when it uses one, and then sends the statement
+    again, which tests that count statements would see twice.
+    """
+    # Tortoise creates the pool on first use and keeps it in `_pool`.
+    pool = getattr(connections.get("default"), "_pool", None)
+    if pool is not None:
+        await pool.expire_connections()
 
 
 async def bearer_headers(user: User) -> dict[str, str]:
