@@ -124,7 +124,11 @@ class BookingAnswersByBookingIdLoader(DataLoader[int, list[CustomFieldAnswer]]):
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[int]) -> list[list[CustomFieldAnswer]]:
-        answers = await CustomFieldAnswer.filter(booking_id__in=keys, guest_id=None).order_by("id")
+        answers = (
+            await CustomFieldAnswer.filter(booking_id__in=keys, guest_id=None)
+            .select_related("custom_field")
+            .order_by("id")
+        )
         return _grouped(answers, "booking_id", keys)
 
 
@@ -133,16 +137,12 @@ class AnswersByGuestIdLoader(DataLoader[int, list[CustomFieldAnswer]]):
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[int]) -> list[list[CustomFieldAnswer]]:
-        answers = await CustomFieldAnswer.filter(guest_id__in=keys).order_by("id")
+        answers = (
+            await CustomFieldAnswer.filter(guest_id__in=keys)
+            .select_related("custom_field")
+            .order_by("id")
+        )
         return _grouped(answers, "guest_id", keys)
-
-
-class CustomFieldByIdLoader(DataLoader[int, CustomField | None]):
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> list[CustomField | None]:
-        return _by_id(await CustomField.filter(id__in=keys), keys)
 
 
 class CustomFieldsByOrganizationIdLoader(DataLoader[int, list[CustomField]]):
@@ -185,7 +185,6 @@ class Loaders:
     guides_by_departure_id: GuidesByDepartureIdLoader
     booking_answers_by_booking_id: BookingAnswersByBookingIdLoader
     answers_by_guest_id: AnswersByGuestIdLoader
-    custom_field_by_id: CustomFieldByIdLoader
     custom_fields_by_organization_id: CustomFieldsByOrganizationIdLoader
     user_by_id: UserByIdLoader
     roles_by_user_id: RolesByUserIdLoader
@@ -203,7 +202,6 @@ def build_loaders(viewer: Viewer | None) -> Loaders:
         guides_by_departure_id=GuidesByDepartureIdLoader(),
         booking_answers_by_booking_id=BookingAnswersByBookingIdLoader(),
         answers_by_guest_id=AnswersByGuestIdLoader(),
-        custom_field_by_id=CustomFieldByIdLoader(),
         custom_fields_by_organization_id=CustomFieldsByOrganizationIdLoader(),
         user_by_id=UserByIdLoader(),
         roles_by_user_id=RolesByUserIdLoader(),

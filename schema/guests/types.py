@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from models import bookings
+from models import bookings, catalog
 from models.enums import GuestCategory
 from models.queries.booking_page import GuestRow
 from schema.context import Info
@@ -21,23 +21,20 @@ class CustomFieldAnswer:
     value: str = strawberry.field(
         description="The answer as text: numbers as decimals, dates as ISO 8601, true/false."
     )
-    custom_field_pk: strawberry.Private[int]
+    question: strawberry.Private[catalog.CustomField]
 
     @strawberry.field(description="The question answered.")
-    async def field(self, info: Info) -> CustomFieldDefinition:
-        row = await info.context.loaders.custom_field_by_id.load(self.custom_field_pk)
-        assert row is not None, "custom_field_answer.custom_field_id is a foreign key"
-        return CustomFieldDefinition.from_row(row)
+    def field(self) -> CustomFieldDefinition:
+        return CustomFieldDefinition.from_row(self.question)
 
     @strawberry.field(description="Key of the question answered, the same as `field.key`.")
-    async def key(self, info: Info) -> str:
-        row = await info.context.loaders.custom_field_by_id.load(self.custom_field_pk)
-        assert row is not None, "custom_field_answer.custom_field_id is a foreign key"
-        return row.key
+    def key(self) -> str:
+        return self.question.key
 
     @classmethod
     def from_row(cls, row: bookings.CustomFieldAnswer) -> "CustomFieldAnswer":
-        return cls(value=row.value, custom_field_pk=row.custom_field_id)
+        """Build an answer from a row read with its question (`select_related("custom_field")`)."""
+        return cls(value=row.value, question=row.custom_field)
 
 
 @strawberry.type(description="A person booked on a trip; not necessarily the buyer.")

@@ -115,8 +115,7 @@ async def postgres_stopped() -> AsyncIterator[None]:
 async def expire_pooled_connections() -> None:
     """Replace the test process's pooled connections, which the stop ended.
 
-    The client notices a dead connection only when it uses one, and then sends the statement
-    again, which tests that count statements would see twice.
+    Later tests then start on live connections instead of meeting dead ones one by one.
     """
     # Tortoise creates the pool on first use and keeps it in `_pool`.
     pool = getattr(connections.get("default"), "_pool", None)
