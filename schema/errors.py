@@ -53,8 +53,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     # 53300: every connection slot of the server is taken.
     asyncpg.TooManyConnectionsError,
-    # asyncpg 0.32 can leave a connection whose session the server terminated in a broken
-    # protocol state; its next statement raises this, and the pool then closes it.
+    # asyncpg 0.32 can leave a connection in a broken protocol state after the server ended its
+    # session. Its next statement raises this error, and the pool then closes the connection.
     asyncpg.InternalClientError,
 )
 
@@ -80,7 +80,7 @@ def is_database_unavailable(error: BaseException | None) -> bool:
 def is_unexpected(error: GraphQLError) -> bool:
     """Tell whether an error comes from a bug rather than from the request."""
     original = error.original_error
-    # A busy pool is load, not a bug; its message tells the client to retry.
+    # A busy pool is load, not a bug, and its message asks the client to retry.
     if original is None or isinstance(original, DomainError | GraphQLError | DatabaseBusy):
         return False
     if is_database_unavailable(original):

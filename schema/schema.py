@@ -116,8 +116,8 @@ class TourdeskSchema(strawberry.Schema):
             tag_with_code(error)
             original = error.original_error
             if is_database_unavailable(original) and not isinstance(original, DatabaseBusy):
-                # The driver's message names hosts and sockets; the client needs to know that
-                # retrying later helps. A busy pool's own message says so already.
+                # The driver's message names hosts and sockets, while the client only needs to
+                # know that a retry later helps. A busy pool's own message already states that.
                 error.message = DATABASE_UNAVAILABLE_MESSAGE
                 database_outages.record(f"operation {operation_name}", error.original_error)
             elif is_unexpected(error):

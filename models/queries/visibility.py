@@ -85,7 +85,7 @@ def visible_booking_condition(
 
 
 class SoldBooking(Protocol):
-    """What `may_see_buyer` reads of a booking: a model or a plain row of a page."""
+    """The booking fields that `may_see_buyer` reads, on a model or on a plain page row."""
 
     seller_id: int
     created_by_id: int | None

@@ -56,6 +56,14 @@ class Guest(Node):
     @classmethod
     def from_row(cls, row: bookings.Guest) -> "Guest":
         booking = row.booking if isinstance(row.booking, bookings.Booking) else None
+        return cls._build(row, booking)
+
+    @classmethod
+    def from_page_row(cls, row: GuestRow) -> "Guest":
+        return cls._build(row, None)
+
+    @classmethod
+    def _build(cls, row: bookings.Guest | GuestRow, booking: bookings.Booking | None) -> "Guest":
         return cls(
             id=to_global_id("Guest", row.id),
             first_name=row.first_name,
@@ -67,22 +75,6 @@ class Guest(Node):
             pk=row.id,
             booking_pk=row.booking_id,
             booking_row=booking,
-            checked_in=row.checked_in_at is not None,
-        )
-
-    @classmethod
-    def from_page_row(cls, row: GuestRow) -> "Guest":
-        return cls(
-            id=to_global_id("Guest", row.id),
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            phone=row.phone,
-            category=row.category,
-            checked_in_at=row.checked_in_at,
-            pk=row.id,
-            booking_pk=row.booking_id,
-            booking_row=None,
             checked_in=row.checked_in_at is not None,
         )
 
