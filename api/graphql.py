@@ -11,10 +11,13 @@ from starlette.websockets import WebSocket
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UnsetType
 
-from api.auth import authenticate, bearer_token_in_params
+from api.auth import authenticate, bearer_token, bearer_token_in_params
 from api.exports.service import ExportService
 from api.exports.signing import UrlSigner
 from api.exports.worker import ExportWorker
@@ -24,6 +27,13 @@ from models.commands.auth import viewer_for_token
 from models.errors import ErrorCode
 from schema.context import Context
 from schema.dataloaders import build_loaders
+from schema.errors import DATABASE_UNAVAILABLE_MESSAGE, is_database_unavailable
+from schema.outages import database_outages
+
+# The WebSocket close code "Try Again Later" (IANA WebSocket close code registry): the counterpart
+# of HTTP's 503. The graphql-ws JavaScript client reconnects after it, where it gives up after
+# 1011 (Internal Error) or 4500.
+TRY_AGAIN_LATER = 1013
 
 
 @dataclass(slots=True)
@@ -35,7 +45,20 @@ class ExportSettings:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """The graphql-transport-ws protocol, with an error that names the operation limit."""
+    """The graphql-transport-ws protocol, with an error that names the operation limit.
+
+    Signing in reads the database when `connection_init` arrives. While the database is
+    unavailable, the connection closes with 1013 (Try Again Later) and the message HTTP sends.
+    """
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            database_outages.record("signing in a WebSocket connection", error)
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason=DATABASE_UNAVAILABLE_MESSAGE)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -74,7 +97,12 @@ class GraphQLApp(GraphQLOverHTTP):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        viewer, token = await authenticate(request)
+        if isinstance(request, WebSocket):
+            # Signed in at `connection_init` (see on_ws_connect), where the protocol can report
+            # an unavailable database. No operation runs before that message.
+            viewer, token = None, bearer_token(request)
+        else:
+            viewer, token = await authenticate(request)
         return Context(
             viewer=viewer,
             loaders=build_loaders(viewer),
@@ -92,9 +120,10 @@ class GraphQLApp(GraphQLOverHTTP):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Sign in with the `Authorization` entry of the `connection_init` payload, if any.
 
-        It replaces a viewer from the handshake's header, and an unknown token signs in nobody.
+        It takes the place of a token in the handshake's header, and an unknown token signs in
+        nobody.
         """
-        token = bearer_token_in_params(context.connection_params)
+        token = bearer_token_in_params(context.connection_params) or context.token
         if token is not None:
             viewer = await viewer_for_token(token)
             context.viewer = viewer

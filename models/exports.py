@@ -33,7 +33,12 @@ class Export(Model):
     # Where the file lies in export storage; made by the server, never taken from a request.
     storage_key = fields.CharField(max_length=255, default="")
     error = fields.TextField(default="")
+    # Runs of the job, not counting those the database interrupted (see database_retries).
     attempts = fields.IntField(default=0)
+    # Runs given back to the queue because the database was busy or unreachable, and the time
+    # before which no worker claims the job again.
+    database_retries = fields.IntField(default=0, db_default=0)
+    retry_after = fields.DatetimeField(null=True)
     # The worker that runs the job, and when it last showed it is alive.
     claimed_by = fields.CharField(max_length=64, default="")
     heartbeat_at = fields.DatetimeField(null=True)

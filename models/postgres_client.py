@@ -36,7 +36,7 @@ from tortoise.backends.base.client import (
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
-from models.postgres_pool import BoundedWaitClient
+from models.postgres_pool import BoundedWaitClient, DatabaseBusy
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ def can_send_again(error: BaseException, *, is_read: bool) -> bool:
     """Tell whether a statement that failed on a dead connection may be sent on another one."""
     if isinstance(error, ConnectionRefusedError):
         # The server is down: another connection fails the same way.
+        return False
+    if isinstance(error, DatabaseBusy):
+        # A ConnectionError too, but no connection died: another try would wait the whole pool
+        # timeout again, so a request would wait that long once per pooled connection.
         return False
     return is_unsent(error) or (is_read and isinstance(error, LOST_SESSION_ERRORS))
 

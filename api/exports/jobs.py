@@ -6,6 +6,7 @@ import errno
 import logging
 import re
 import secrets
+import socket
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -269,6 +270,9 @@ async def run_export(
         with storage.writer(key) as stream:
             rows = await write_csv(viewer, list_filter, options, stream, throttle)
     except OSError as error:
+        if not is_file_error(error):
+            # The database connection failed; the worker decides what happens to the job.
+            raise
         logger.warning("Writing export %s to storage key %s failed: %s", export.id, key, error)
         await fail_export(export, describe_write_error(error))
         return
@@ -281,6 +285,18 @@ async def run_export(
     )
     if not finished:
         storage.delete(key)
+
+
+def is_file_error(error: OSError) -> bool:
+    """Tell a failed write of the export file from a failed connection to the database.
+
+    Both are OSErrors. A connection that is refused, reset or timed out is a ConnectionError or a
+    TimeoutError, and asyncpg reports several failed connection attempts as one OSError without
+    an error number.
+    """
+    if isinstance(error, ConnectionError | TimeoutError | socket.gaierror):
+        return False
+    return error.errno is not None
 
 
 def describe_write_error(error: OSError) -> str:

@@ -26,6 +26,9 @@ EXPORT_PERMISSIONS = {
 
 # A job is tried this many times when its process dies before it ends, then marked FAILED.
 MAX_ATTEMPTS = 3
+# A job that a busy or unreachable database interrupts goes back to the queue this many times,
+# then is marked FAILED.
+MAX_DATABASE_RETRIES = 5
 
 
 def require_export_permission(viewer: Viewer, list_name: ExportList) -> None:
@@ -107,16 +110,18 @@ async def claim_next_export(worker_id: str) -> Export | None:
     """Mark the oldest QUEUED export RUNNING for this worker, so that only one worker runs it.
 
     PostgreSQL skips rows other workers have locked; SQLite takes one writer at a time, and the
-    conditional update lets only one claimant win.
+    conditional update lets only one claimant win. A job waiting out its database retry delay
+    is left in the queue.
     """
     now = datetime.now(UTC)
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         async with in_transaction() as transaction:
             rows = await transaction.execute_query_dict(
-                "SELECT id FROM export WHERE status = $1 ORDER BY id LIMIT 1 "
+                "SELECT id FROM export WHERE status = $1 "
+                "AND (retry_after IS NULL OR retry_after <= $2) ORDER BY id LIMIT 1 "
                 "FOR UPDATE SKIP LOCKED",
-                [ExportStatus.QUEUED.value],
+                [ExportStatus.QUEUED.value, now],
             )
             if not rows:
                 return None
@@ -133,7 +138,13 @@ async def claim_next_export(worker_id: str) -> Export | None:
                 )
             )
     else:
-        candidate = await Export.filter(status=ExportStatus.QUEUED).order_by("id").first()
+        candidate = (
+            await Export.filter(
+                Q(retry_after=None) | Q(retry_after__lte=now), status=ExportStatus.QUEUED
+            )
+            .order_by("id")
+            .first()
+        )
         if candidate is None:
             return None
         export_id = candidate.id
@@ -203,6 +214,26 @@ async def fail_export(export: Export, reason: str) -> None:
         storage_key="",
     )
     logger.warning("Export %s failed: %s", export.id, reason)
+
+
+async def queue_again_after_database_error(export: Export, *, retry_after: datetime) -> bool:
+    """Give a job the database interrupted back to the queue, to be claimed after `retry_after`.
+
+    The interrupted run counts as a database retry, not as an attempt. Returns False when
+    another worker took the job over meanwhile, whose run then goes on.
+    """
+    queued = await Export.filter(
+        id=export.id, status=ExportStatus.RUNNING, claimed_by=export.claimed_by
+    ).update(
+        status=ExportStatus.QUEUED,
+        claimed_by="",
+        rows_written=0,
+        storage_key="",
+        attempts=F("attempts") - 1,
+        database_retries=F("database_retries") + 1,
+        retry_after=retry_after,
+    )
+    return bool(queued)
 
 
 async def recover_stale_exports(stale_after: timedelta) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.organizations import Organization
 from models.postgres_client import can_send_again, is_unsent
+from models.postgres_pool import DatabaseBusy
 from tests.conftest import BACKEND, POSTGRES_URL
 
 # More than the 5 connections of Tortoise's default pool: a slot lost per round would exhaust it.
@@ -87,3 +88,9 @@ def test_lost_session_sends_reads_again_only():
     assert can_send_again(lost, is_read=True)
     assert not can_send_again(lost, is_read=False)
     assert not can_send_again(asyncpg.UniqueViolationError("duplicate key"), is_read=True)
+
+
+def test_busy_pool_is_not_tried_again():
+    busy = DatabaseBusy(pool_size=1, waited_seconds=0.5)
+
+    assert not can_send_again(busy, is_read=True)

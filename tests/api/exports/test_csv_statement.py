@@ -11,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise import connections
 
-from api.exports.jobs import write_csv
+from api.exports.csv_format import CellKind
+from api.exports.csv_sql import export_statement
+from api.exports.jobs import export_source, write_csv
 from models.access import Viewer
 from models.bookings import Buyer, CustomFieldAnswer, Guest
 from models.catalog import CustomField
@@ -21,6 +24,7 @@ from models.enums import CsvDelimiter, CustomFieldScope, CustomFieldType, Role
 from models.organizations import Organization
 from models.queries.bookings import BookingFilter
 from models.queries.guests import GuestFilter
+from tests.conftest import BACKEND
 from tests.factories import World, add_booking, create_departure, viewer_for
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -247,3 +251,32 @@ async def test_answer_missing_leaves_cell_empty(world):
     assert row["Hotel pickup"] == ""
     assert row["Weight in kg"] == ""
     assert row[f"checked_in_at ({viewer.time_zone})"] == ""
+
+
+ANSWER_INDEX = "idx_custom_fiel_booking_answer_value"
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="PostgreSQL reads answers by booking instead")
+async def test_sqlite_reads_answers_from_index_alone(world):
+    viewer = await viewer_for(world.user("alpine", Role.ADMIN))
+    layout, source = await export_source(viewer, GuestFilter())
+    sql = export_statement(layout, source, "sqlite")
+
+    _, rows = await connections.get("default").execute_query(
+        f"EXPLAIN QUERY PLAN {sql}", source.parameters
+    )
+
+    answer_reads = [row["detail"] for row in rows if row["detail"].startswith("SEARCH a ")]
+    answer_columns = [column for column in layout.columns if column.kind is CellKind.ANSWER]
+    assert len(answer_reads) == len(answer_columns)
+    for read in answer_reads:
+        assert f"USING COVERING INDEX {ANSWER_INDEX} " in read
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="the index is missing on PostgreSQL only")
+async def test_postgres_has_no_answer_value_index(world):
+    _, rows = await connections.get("default").execute_query(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'custom_field_answer'"
+    )
+
+    assert ANSWER_INDEX not in {row["indexname"] for row in rows}
