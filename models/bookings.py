@@ -129,7 +129,7 @@ class CustomFieldAnswer(Model):
 
     class Meta:
         table = "custom_field_answer"
-        # NOTE: on SQLite, migration 0005 also indexes (booking_id, guest_id, custom_field_id,
+        # NOTE: on SQLite, migration 0004 also indexes (booking_id, guest_id, custom_field_id,
         # value) for the CSV export. It is not declared here because PostgreSQL must not get it:
         # a long answer would exceed the size of a B-tree entry there.
 

@@ -32,7 +32,7 @@ class RunSQLOnSQLite(ops.RunSQL):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_export_database_retries')]
+    dependencies = [('models', '0003_export_database_retries')]
 
     initial = False
 
