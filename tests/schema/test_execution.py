@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from schema.execution import ScalarShortPathExecutionContext
+from schema.execution import ShortPathExecutionContext
 
 
 @strawberry.enum
@@ -58,7 +58,7 @@ class Query:
 
 
 GENERAL = strawberry.Schema(query=Query)
-SHORT_PATH = strawberry.Schema(query=Query, execution_context_class=ScalarShortPathExecutionContext)
+SHORT_PATH = strawberry.Schema(query=Query, execution_context_class=ShortPathExecutionContext)
 
 DOCUMENTS = {
     "plain fields": "{ items { name size colour seenAt note } }",
