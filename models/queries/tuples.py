@@ -8,8 +8,10 @@ column by column, only where Tortoise's own would change the value.
 """
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 
+from tortoise.fields import DateField, DatetimeField
 from tortoise.queryset import ValuesListQuery
 
 Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -45,9 +47,37 @@ def _conversions_of(query: ValuesListQuery[Any], dialect: str) -> Conversions:
     conversions = _conversions.get(key)
     if conversions is None:
         conversions = _conversions[key] = tuple(
-            (index, convert)
+            (index, _faster(convert))
             for index, name in enumerate(query.fields.values())
             if (convert := query.resolve_to_python_value(query.model, name)).__qualname__
             != _IDENTITY_QUALNAME
         )
     return conversions
+
+
+def _faster(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Parse SQLite's date and timestamp text with the standard library before Tortoise does.
+
+    Tortoise parses it with the iso8601 package, which took about a seventh of the server's time
+    on a SQLite page of bookings; `fromisoformat` reads the same text in C. Tortoise's own
+    conversion still runs on the result and sets the time zone as it always does.
+    """
+    field = getattr(convert, "__self__", None)
+    if isinstance(field, DatetimeField):
+        parse: Callable[[str], Any] = datetime.fromisoformat
+    elif isinstance(field, DateField):
+        parse = date.fromisoformat
+    else:
+        return convert
+
+    def convert_text(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = parse(value)
+            except ValueError:
+                # Text the standard library does not read goes to Tortoise's parser as it is.
+                return convert(value)
+            return convert(parsed)
+        return convert(value)
+
+    return convert_text
