@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.expressions import Subquery
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesListQuery
 
 from models.access import Viewer
 from models.bookings import Booking, Guest
@@ -25,7 +25,7 @@ from models.queries.bookings import (
     bookings_query,
     in_trip_start_order,
 )
-from models.queries.tuples import fetch_tuples
+from models.queries.tuples import fetch_tuples, fetch_tuples_where_in
 
 
 @dataclass(slots=True)
@@ -157,15 +157,18 @@ async def _fetch_page(page: QuerySet[Booking], ordering: Sequence[str]) -> list[
     ]
 
 
+def _guests_of(booking_ids: list[int]) -> ValuesListQuery[Any]:
+    return (
+        Guest.filter(booking_id__in=booking_ids)
+        .order_by("booking_id", "position", "id")
+        .values_list(*GUEST_COLUMNS)
+    )
+
+
 async def _add_guests(rows: list[BookingRow]) -> None:
     guests: dict[int, list[GuestRow]] = {row.id: [] for row in rows}
     if guests:
-        found = (
-            Guest.filter(booking_id__in=list(guests))
-            .order_by("booking_id", "position", "id")
-            .values_list(*GUEST_COLUMNS)
-        )
-        for values in await fetch_tuples(found):
+        for values in await fetch_tuples_where_in(_guests_of, list(guests)):
             guests[values[1]].append(GuestRow(*values))
     for row in rows:
         row.guests = guests[row.id]

@@ -23,13 +23,54 @@ _IDENTITY_QUALNAME = "FieldSelectQuery.resolve_to_python_value.<locals>.<lambda>
 _conversions: dict[tuple[Any, ...], Conversions] = {}
 
 
+# The SQL text of each query that `fetch_tuples_where_in` runs, by its builder, the dialect and the
+# number of values.
+_statements: dict[tuple[Any, ...], str] = {}
+
+
 async def fetch_tuples(query: ValuesListQuery[Any]) -> list[Sequence[Any]]:
     """Return the rows of `query` as Tortoise's `await query` would, as indexable sequences."""
-    query._choose_db_if_not_chosen()
+    database = _database_of(query)
     query._make_query()
-    database = query._db
-    assert database is not None, "_choose_db_if_not_chosen sets the client"
-    _, records = await database.execute_query(*query.query.get_parameterized_sql())
+    sql, parameters = query.query.get_parameterized_sql()
+    return await _run(query, database, sql, parameters)
+
+
+async def fetch_tuples_where_in(
+    build: Callable[[list[Any]], ValuesListQuery[Any]], values: list[Any]
+) -> list[Sequence[Any]]:
+    """Run the query `build(values)`, whose only parameters are `values`, as `fetch_tuples` does.
+
+    The SQL text depends only on how many values there are, so it is built once for each number:
+    building it took Tortoise longer than the database took to answer the guests of a page.
+    """
+    query = build(values)
+    database = _database_of(query)
+    key = (build, database.capabilities.dialect, len(values))
+    sql = _statements.get(key)
+    if sql is None:
+        query._make_query()
+        sql, parameters = query.query.get_parameterized_sql()
+        if list(parameters) != list(values):
+            raise ValueError(
+                f"fetch_tuples_where_in needs a query whose parameters are its values only; "
+                f"{build.__qualname__} made {parameters!r} of {values!r}."
+            )
+        _statements[key] = sql
+    return await _run(query, database, sql, values)
+
+
+def _database_of(query: ValuesListQuery[Any]) -> Any:
+    # Chosen for every query: inside a transaction the task has its own client.
+    query._choose_db_if_not_chosen()
+    assert query._db is not None, "_choose_db_if_not_chosen sets the client"
+    return query._db
+
+
+async def _run(
+    query: ValuesListQuery[Any], database: Any, sql: str, parameters: Sequence[Any]
+) -> list[Sequence[Any]]:
+    _, records = await database.execute_query(sql, list(parameters))
     conversions = _conversions_of(query, database.capabilities.dialect)
     if not conversions:
         return [tuple(record) for record in records]
