@@ -18,7 +18,7 @@ from api.exports.download import download_endpoint
 from api.exports.signing import UrlSigner
 from api.exports.storage import LocalExportStorage
 from api.exports.worker import ExportWorker
-from api.gc_tuning import freeze_startup_objects
+from api.gc_tuning import tune_garbage_collector
 from api.graphiql import graphiql_routes
 from api.graphql import ExportSettings, GraphQLApp
 from api.health import Readiness, healthz
@@ -89,7 +89,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        freeze_startup_objects()
+        tune_garbage_collector()
         if not manage_database:
             async with _running(exports.worker):
                 yield

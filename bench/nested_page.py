@@ -259,7 +259,7 @@ def summary(seconds: list[float]) -> tuple[float, float]:
 async def measure(arguments: argparse.Namespace, url: str) -> None:
     from tortoise import Tortoise
 
-    from api.gc_tuning import freeze_startup_objects
+    from api.gc_tuning import tune_garbage_collector
     from api.logs import OperationNameExtension
     from api.metrics import MetricsExtension
     from models.commands.auth import viewer_for_user
@@ -316,7 +316,7 @@ async def measure(arguments: argparse.Namespace, url: str) -> None:
     statements = await count_statements(graphql_page)
 
     if arguments.gc_freeze:
-        freeze_startup_objects()
+        tune_garbage_collector()
     for _ in range(arguments.warmup):
         await graphql_page()
         await reference_page()

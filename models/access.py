@@ -6,6 +6,7 @@ nothing.
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from functools import cache
 
 from models.enums import Role
 
@@ -60,6 +61,13 @@ ROLE_MATRIX: dict[Permission, dict[Role, Scope]] = {
 }
 
 
+@cache
+def _widest_scope(roles: frozenset[Role], permission: Permission) -> Scope:
+    # Resolvers ask this for every row of a page; there are few role sets and permissions.
+    grants = ROLE_MATRIX.get(permission, {})
+    return max((grants.get(role, Scope.NONE) for role in roles), default=Scope.NONE)
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """The signed-in user a request runs as."""
@@ -72,8 +80,7 @@ class Viewer:
 
     def scope(self, permission: Permission) -> Scope:
         """Return the widest scope any of the viewer's roles has for `permission`."""
-        grants = ROLE_MATRIX.get(permission, {})
-        return max((grants.get(role, Scope.NONE) for role in self.roles), default=Scope.NONE)
+        return _widest_scope(self.roles, permission)
 
     def can(self, permission: Permission) -> bool:
         return self.scope(permission) is not Scope.NONE

@@ -1,32 +1,57 @@
-"""An execution context that completes plain scalar fields on a short path.
+"""An execution context that runs the common fields of a long nested page on a short path.
 
 graphql-core handles every field the same general way: it builds a resolve info, looks for
-arguments, calls the resolver, checks for awaitables and walks the return type. For a scalar or
-enum field without arguments whose value is an attribute (a Strawberry field without resolver),
-none of that changes the result, and it costs most of the time of a long nested page. This context
-reads such fields directly and coerces their value as graphql-core would. Anything unusual takes
-graphql-core's own path, which reports the error exactly as before: a null for a non-null field,
-a value the scalar rejects, or field middleware.
+arguments, calls the resolver through Strawberry's wrappers (info object, argument conversion,
+field extensions), checks for awaitables and walks the return type through several layers of
+completion. On a page of 100 bookings with their buyer, guests and departure that is some
+thousand fields and objects, and it costs most of the time of the request.
+
+This context takes a shorter path for the fields whose result it can tell without that machinery:
+
+- a scalar or enum field without arguments whose value is an attribute (a Strawberry field without
+  resolver) is read and coerced in place;
+- a field without arguments whose value is an attribute or comes from a plain synchronous
+  Strawberry resolver (no field extensions, no permission classes, no exception handlers) calls
+  the resolver function directly, with the same `self`, `root` and `info` it would get;
+- objects and lists of objects returned that way are completed here, field by field.
+
+Everything else, and anything unusual on the way, takes graphql-core's own path: fields with
+arguments, async resolvers and awaitable results, abstract types, `@defer` and `@stream`, field
+middleware. Errors are located and propagated exactly as graphql-core does: a null for a non-null
+field, a value the scalar rejects, an exception raised by a resolver.
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import EnumMeta
 from operator import attrgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    FieldNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
-from graphql.pyutils import Path
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import invalid_return_type_error, to_nodes
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+ResolveInfo = GraphQLResolveInfo[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,62 +61,144 @@ class ScalarField:
     read: Callable[[Any], Any]
     coerce: Callable[[Any], Any]
     is_non_null: bool
+    # Values of exactly this class are their own output value; None when there is none.
+    unchanged: type | None
+    # The output value of each member of the enum class a field returns, computed once.
+    enum_class: type | None
+    enum_names: dict[Any, str]
 
+
+@dataclass(frozen=True, slots=True)
+class ValueField:
+    """How to get the value of a field whose result is completed on the short path.
+
+    `resolve` takes the source and graphql-core's resolve info.
+    """
+
+    field: GraphQLField
+    resolve: Callable[[Any, ResolveInfo], Any]
+
+
+FieldPlan = ScalarField | ValueField
 
 # The plans of each object type's fields, built on first use. None marks a field that takes the
 # general path. The keys are weak, so a schema that is dropped takes its plans along.
-_plans: "WeakKeyDictionary[GraphQLObjectType, dict[str, ScalarField | None]]" = WeakKeyDictionary()
+_plans: "WeakKeyDictionary[GraphQLObjectType, dict[str, FieldPlan | None]]" = WeakKeyDictionary()
+
+# graphql-core's own String, ID and Boolean, which Strawberry uses, output a str or a bool as it is.
+_UNCHANGED: dict[GraphQLNamedType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+}
 
 # Returned by `_complete_scalar` when the general path has to run.
 _GENERAL = object()
 
 
-def _scalar_field(field: GraphQLField) -> ScalarField | None:
-    """Return the short-path plan of a field, or None when it needs the general path."""
-    resolve = field.resolve
-    # Strawberry marks the resolver of a field without resolver function or extensions.
-    if resolve is None or not getattr(resolve, "_is_default", False) or field.args:
-        return None
-    output_type: GraphQLOutputType = field.type
-    is_non_null = isinstance(output_type, GraphQLNonNull)
-    if isinstance(output_type, GraphQLNonNull):
-        output_type = output_type.of_type
-    if not is_leaf_type(output_type):
-        return None
-    return ScalarField(
-        read=_reader(field, resolve),
-        coerce=output_type.coerce_output_value,
-        is_non_null=is_non_null,
-    )
-
-
-def _reader(field: GraphQLField, resolve: Callable[..., Any]) -> Callable[[Any], Any]:
-    """Read the attribute directly when Strawberry's resolver would only call `getattr`."""
+def _strawberry_field(field: GraphQLField) -> StrawberryField | None:
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return definition if isinstance(definition, StrawberryField) else None
+
+
+def _field_plan(field: GraphQLField, schema: Any) -> FieldPlan | None:
+    """Return the short-path plan of a field, or None when it needs the general path."""
+    if field.args or field.resolve is None:
+        return None
+    definition = _strawberry_field(field)
+    if getattr(field.resolve, "_is_default", False):
+        # Strawberry marks the resolver of a field without resolver function or extensions.
+        read = _reader(field.resolve, definition)
+        output_type = _unwrapped(field.type)
+        if is_leaf_type(output_type):
+            enum_class, enum_names = _enum_names(output_type)
+            return ScalarField(
+                read=read,
+                coerce=output_type.coerce_output_value,
+                is_non_null=isinstance(field.type, GraphQLNonNull),
+                unchanged=_UNCHANGED.get(output_type),
+                enum_class=enum_class,
+                enum_names=enum_names,
+            )
+        return ValueField(field=field, resolve=lambda source, _info: read(source))
+    if definition is None or is_leaf_type(_unwrapped(field.type)):
+        return None
+    resolve = _direct_resolver(definition, schema)
+    return None if resolve is None else ValueField(field=field, resolve=resolve)
+
+
+def _enum_names(output_type: GraphQLOutputType) -> tuple[type | None, dict[Any, str]]:
+    """Map each member of a Strawberry enum to its name, as the enum type coerces it."""
+    enum_class = getattr(output_type, "wrapped_cls", None)
+    if not isinstance(output_type, GraphQLEnumType) or not isinstance(enum_class, EnumMeta):
+        return None, {}
+    members: list[Any] = list(enum_class)
+    try:
+        return enum_class, {member: output_type.coerce_output_value(member) for member in members}
+    except Exception:
+        # A member the GraphQL enum lacks: the general path reports it when it is returned.
+        return None, {}
+
+
+def _unwrapped(output_type: GraphQLOutputType) -> GraphQLOutputType:
+    return output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+
+
+def _reader(resolve: Callable[..., Any], definition: Any) -> Callable[[Any], Any]:
+    """Read the attribute directly when Strawberry's resolver would only call `getattr`."""
     if getattr(definition, "default_resolver", None) is getattr:
-        return attrgetter(definition.python_name)  # type: ignore[union-attr]
+        return attrgetter(definition.python_name)
     return lambda source: resolve(source, None)
 
 
-def _type_plans(parent_type: GraphQLObjectType) -> dict[str, ScalarField | None]:
-    fields = _plans.get(parent_type)
-    if fields is None:
-        fields = _plans[parent_type] = {}
-    return fields
+def _direct_resolver(
+    definition: StrawberryField, schema: Any
+) -> Callable[[Any, ResolveInfo], Any] | None:
+    """Call a plain synchronous resolver function as Strawberry's wrappers would call it.
 
+    Returns None for a resolver that needs more than its source and info: arguments, field
+    extensions (permission classes are one), an async function or exception handlers.
+    """
+    resolver = definition.base_resolver
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if resolver is None or strawberry_schema is None:
+        return None
+    if definition.extensions or definition.arguments or resolver.is_async:
+        return None
+    converter = strawberry_schema.schema_converter
+    if converter._get_field_exception_handlers(definition):
+        return None
 
-def _plan(
-    fields: dict[str, ScalarField | None], parent_type: GraphQLObjectType, name: str
-) -> ScalarField | None:
-    if name not in fields:
-        definition = parent_type.fields.get(name)
-        fields[name] = _scalar_field(definition) if definition is not None else None
-    return fields[name]
+    function = resolver.wrapped_func
+    if not callable(function):
+        # Strawberry reports an uncallable resolver on its own path.
+        return None
+    takes_self = resolver.self_parameter is not None
+    source_names = [
+        parameter.name
+        for parameter in (resolver.parent_parameter, resolver.root_parameter)
+        if parameter is not None
+    ]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    info_class = strawberry_schema.config.info_class
+
+    def resolve(source: Any, info: ResolveInfo) -> Any:
+        arguments = [source] if takes_self else []
+        keywords = dict.fromkeys(source_names, source)
+        if info_name is not None:
+            keywords[info_name] = info_class(_raw_info=info, _field=definition)
+        return function(*arguments, **keywords)
+
+    return resolve
 
 
 def _complete_scalar(plan: ScalarField, source: Any) -> Any:
     try:
         value = plan.read(source)
+        if value.__class__ is plan.unchanged:
+            return value
+        if value.__class__ is plan.enum_class:
+            return plan.enum_names[value]
         if value is None:
             return _GENERAL if plan.is_non_null else None
         coerced = plan.coerce(value)
@@ -103,13 +210,29 @@ def _complete_scalar(plan: ScalarField, source: Any) -> Any:
     return coerced
 
 
-class ScalarShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+@dataclass(frozen=True, slots=True)
+class SelectedField:
+    """One entry of a selection set, with its plan, prepared once per execution."""
+
+    response_name: str
+    field_details_list: FieldDetailsList
+    field_nodes: list[FieldNode]
+    plan: FieldPlan | None
+
+
+# Completed values that are never awaitable, so the check can be skipped.
+_PLAIN_RESULTS = frozenset({dict, list, type(None)})
+
+
+class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         # Field middleware wraps every resolver, so with any the general path runs throughout.
         self.has_short_path = manager is None or not manager.middlewares
-        self.type_plans: dict[GraphQLObjectType, dict[str, ScalarField | None]] = {}
+        # graphql-core memoizes the selection set of each field for the whole execution, so
+        # the 100 rows of a page share one; their preparation is kept by its identity.
+        self.selections: dict[int, tuple[GroupedFieldSet, list[SelectedField]]] = {}
 
     def execute_fields(
         self,
@@ -119,56 +242,259 @@ class ScalarShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
+        """Execute the fields of one object, as graphql-core's `execute_fields` does."""
         if not self.has_short_path:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        scalars, others = self._complete_scalars(parent_type, source_value, grouped_field_set)
-        if not others:
-            return scalars
-        results = super().execute_fields(parent_type, source_value, path, others, position_context)
-        if not scalars:
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        try:
+            for selected in self._selected_fields(parent_type, grouped_field_set):
+                plan = selected.plan
+                if plan.__class__ is ScalarField:
+                    completed = _complete_scalar(plan, source_value)
+                    if completed is not _GENERAL:
+                        results[selected.response_name] = completed
+                        continue
+                result = self._execute_field(
+                    selected, parent_type, source_value, path, position_context
+                )
+                if result is Undefined:
+                    continue
+                results[selected.response_name] = result
+                if result.__class__ not in _PLAIN_RESULTS and self.is_awaitable(result):
+                    awaitable_fields.append(selected.response_name)
+        except Exception:
+            if awaitable_fields:
+                # Settle what other fields started, as graphql-core does, since they may fail too.
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
             return results
-        if isinstance(results, dict):
-            return _merged(grouped_field_set, scalars, results)
-        return self._merge_later(grouped_field_set, scalars, results)
+        return _await_fields(results, awaitable_fields)
 
-    def _complete_scalars(
-        self, parent_type: GraphQLObjectType, source: Any, grouped_field_set: GroupedFieldSet
-    ) -> tuple[dict[str, Any], GroupedFieldSet]:
-        """Complete the fields that take the short path, and return them and the other fields."""
-        fields = self.type_plans.get(parent_type)
-        if fields is None:
-            fields = self.type_plans[parent_type] = _type_plans(parent_type)
-        scalars: dict[str, Any] = {}
-        others: GroupedFieldSet = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            node = field_details_list[0].node
-            plan = None if node.arguments else _plan(fields, parent_type, node.name.value)
-            completed = _GENERAL if plan is None else _complete_scalar(plan, source)
-            if completed is _GENERAL:
-                others[response_name] = field_details_list
-            else:
-                scalars[response_name] = completed
-        return scalars, others
+    def _selected_fields(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[SelectedField]:
+        prepared = self.selections.get(id(grouped_field_set))
+        # The set is kept with its preparation, so that its id cannot be reused meanwhile.
+        if prepared is not None and prepared[0] is grouped_field_set:
+            return prepared[1]
+        plans = _plans.get(parent_type)
+        if plans is None:
+            plans = _plans[parent_type] = {}
+        selected = [
+            SelectedField(
+                response_name=response_name,
+                field_details_list=field_details_list,
+                field_nodes=to_nodes(field_details_list),
+                plan=self._plan(plans, parent_type, field_details_list[0].node),
+            )
+            for response_name, field_details_list in grouped_field_set.items()
+        ]
+        self.selections[id(grouped_field_set)] = (grouped_field_set, selected)
+        return selected
 
-    async def _merge_later(
+    def _plan(
+        self, plans: dict[str, FieldPlan | None], parent_type: GraphQLObjectType, node: FieldNode
+    ) -> FieldPlan | None:
+        if node.arguments:
+            return None
+        name = node.name.value
+        if name not in plans:
+            field = parent_type.fields.get(name)
+            plans[name] = _field_plan(field, self.schema) if field is not None else None
+        return plans[name]
+
+    def _execute_field(
         self,
-        grouped_field_set: GroupedFieldSet,
-        scalars: dict[str, Any],
-        results: Awaitable[dict[str, Any]],
-    ) -> dict[str, Any]:
-        return _merged(grouped_field_set, scalars, await results)
+        selected: SelectedField,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        position_context: Any,
+    ) -> Any:
+        field_path = Path(path, selected.response_name, parent_type.name)
+        plan = selected.plan
+        if plan.__class__ is ValueField and position_context is None:
+            return self._execute_value_field(
+                plan,
+                parent_type,
+                source,
+                selected,
+                field_path,
+            )
+        return self.execute_field(
+            parent_type, source, selected.field_details_list, field_path, position_context
+        )
+
+    def _execute_value_field(
+        self,
+        plan: ValueField,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        selected: SelectedField,
+        path: Path,
+    ) -> Any:
+        """Resolve and complete a field as graphql-core's `execute_field` does, more directly."""
+        field = plan.field
+        return_type = field.type
+        field_details_list = selected.field_details_list
+        info = self.build_resolve_info(field, selected.field_nodes, parent_type, path)
+        try:
+            result = plan.resolve(source, info)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, None
+                )
+            completed = self._complete(return_type, field_details_list, info, path, result)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_completed(completed, return_type, field_details_list, path)
+        return completed
+
+    def _complete(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: ResolveInfo,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        """Complete a value as graphql-core's `complete_value` does, for objects and lists."""
+        if isinstance(result, Exception):
+            raise result
+        if isinstance(return_type, GraphQLNonNull):
+            completed = self._complete(return_type.of_type, field_details_list, info, path, result)
+            if completed is None:
+                raise TypeError(
+                    "Cannot return null for non-nullable field"
+                    f" {info.parent_type}.{info.field_name}."
+                )
+            return completed
+        if result is None or result is Undefined:
+            return None
+        if isinstance(return_type, GraphQLObjectType):
+            return self._complete_object(return_type, field_details_list, info, path, result)
+        if (
+            isinstance(return_type, GraphQLList)
+            and isinstance(result, list | tuple)
+            and self.get_stream_usage(field_details_list, path) is None
+        ):
+            return self._complete_list(return_type.of_type, field_details_list, info, path, result)
+        return self.complete_value(return_type, field_details_list, info, path, result, None)
+
+    def _complete_object(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        info: ResolveInfo,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        is_type_of = return_type.is_type_of
+        if is_type_of is not None:
+            matches = is_type_of(result, info)
+            if self.is_awaitable(matches):
+                # Only graphql-core's path awaits the check before it completes the object.
+                return self.complete_object_value(
+                    return_type, field_details_list, info, path, result, None
+                )
+            if not matches:
+                raise invalid_return_type_error(return_type, result, field_details_list)
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(
+            return_type, field_details_list
+        )
+        if new_defer_usages:
+            return self.collect_and_execute_subfields(
+                return_type, field_details_list, path, result, None
+            )
+        return self.execute_fields(return_type, result, path, grouped_field_set, None)
+
+    def _complete_list(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: ResolveInfo,
+        path: Path,
+        items: list[Any] | tuple[Any, ...],
+    ) -> Any:
+        """Complete each item as graphql-core's `complete_iterable_value` does."""
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if self.is_awaitable(item):
+                    completed.append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field_details_list, info, item_path, None
+                        )
+                    )
+                    awaitable_indices.append(index)
+                    continue
+                value = self._complete_item(item, item_type, field_details_list, info, item_path)
+                completed.append(value)
+                if self.is_awaitable(value):
+                    awaitable_indices.append(index)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+        return _await_items(completed, awaitable_indices)
+
+    def _complete_item(
+        self,
+        item: Any,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: ResolveInfo,
+        item_path: Path,
+    ) -> Any:
+        try:
+            value = self._complete(item_type, field_details_list, info, item_path, item)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            return None
+        if self.is_awaitable(value):
+            return self._await_completed(value, item_type, field_details_list, item_path)
+        return value
+
+    async def _await_completed(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
 
-def _merged(
-    grouped_field_set: GroupedFieldSet, scalars: dict[str, Any], results: dict[str, Any]
-) -> dict[str, Any]:
-    """Put the fields back in the order of the selection set, as the response must list them."""
-    merged: dict[str, Any] = {}
-    for response_name in grouped_field_set:
-        if response_name in scalars:
-            merged[response_name] = scalars[response_name]
-        elif response_name in results:
-            merged[response_name] = results[response_name]
-    return merged
+async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    if len(awaitable_fields) == 1:
+        name = awaitable_fields[0]
+        results[name] = await results[name]
+        return results
+    awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+    results.update(zip(awaitable_fields, awaited, strict=True))
+    return results
+
+
+async def _await_items(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+    if len(awaitable_indices) == 1:
+        index = awaitable_indices[0]
+        completed[index] = await completed[index]
+        return completed
+    awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
+    for index, value in zip(awaitable_indices, awaited, strict=True):
+        completed[index] = value
+    return completed

@@ -37,7 +37,7 @@ from schema.errors import (
     is_unexpected,
     tag_with_code,
 )
-from schema.execution import ScalarShortPathExecutionContext
+from schema.execution import ShortPathExecutionContext
 from schema.exports.mutations import ExportMutations
 from schema.exports.queries import ExportQueries
 from schema.exports.subscriptions import ExportSubscriptions
@@ -165,7 +165,7 @@ def build_schema(
         subscription=Subscription,
         types=NODE_TYPES,
         extensions=extensions,
-        execution_context_class=ScalarShortPathExecutionContext,
+        execution_context_class=ShortPathExecutionContext,
     )
 
 

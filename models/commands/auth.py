@@ -129,20 +129,31 @@ async def viewer_for_token(token: str) -> Viewer | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = datetime.now(UTC)
-    access = (
-        await AccessToken.filter(
-            token_hash=hash_token(token),
-            revoked_at=None,
-            expires_at__gt=now,
-            user__is_active=True,
-        )
-        .select_related("user__organization")
-        .first()
+    # One statement for every request: the token, its user and organization, and one row per
+    # role of the user (or one row with no role).
+    rows = await AccessToken.filter(
+        token_hash=hash_token(token),
+        revoked_at=None,
+        expires_at__gt=now,
+        user__is_active=True,
+    ).values_list(
+        "user_id",
+        "user__organization_id",
+        "user__organization__time_zone",
+        "user__organization__currency",
+        "user__roles__role",
     )
-    if access is None:
+    if not rows:
         return None
 
-    return await viewer_from_user(access.user)
+    user_id, organization_id, time_zone, currency, _ = rows[0]
+    return Viewer(
+        user_id=user_id,
+        organization_id=organization_id,
+        time_zone=time_zone,
+        currency=currency,
+        roles=frozenset(row[4] for row in rows if row[4] is not None),
+    )
 
 
 async def viewer_for_user(user_id: int) -> Viewer | None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.expressions import Subquery
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesListQuery
 
 from models.access import Viewer
 from models.bookings import Booking, Guest
@@ -25,6 +25,7 @@ from models.queries.bookings import (
     bookings_query,
     in_trip_start_order,
 )
+from models.queries.tuples import fetch_tuples, fetch_tuples_where_in
 
 
 @dataclass(slots=True)
@@ -139,7 +140,7 @@ _ACTIVITY = _DEPARTURE + len(DEPARTURE_COLUMNS)
 _BUYER = _ACTIVITY + len(ACTIVITY_COLUMNS)
 
 
-def _booking_row(values: tuple[Any, ...]) -> BookingRow:
+def _booking_row(values: Sequence[Any]) -> BookingRow:
     activity = ActivityRow(*values[_ACTIVITY:_BUYER])
     departure = DepartureRow(activity, *values[_DEPARTURE:_ACTIVITY])
     # Every booking has a buyer, but the join is an outer one, so a missing row reads as None.
@@ -151,18 +152,23 @@ async def _fetch_page(page: QuerySet[Booking], ordering: Sequence[str]) -> list[
     # The page is chosen by its own query and joined afterwards: joined first, the database
     # would join every matching booking before sorting and cutting the page.
     joined = Booking.filter(id__in=Subquery(page.values("id"))).order_by(*ordering)
-    return [_booking_row(values) for values in await joined.values_list(*PAGE_COLUMNS)]
+    return [
+        _booking_row(values) for values in await fetch_tuples(joined.values_list(*PAGE_COLUMNS))
+    ]
+
+
+def _guests_of(booking_ids: list[int]) -> ValuesListQuery[Any]:
+    return (
+        Guest.filter(booking_id__in=booking_ids)
+        .order_by("booking_id", "position", "id")
+        .values_list(*GUEST_COLUMNS)
+    )
 
 
 async def _add_guests(rows: list[BookingRow]) -> None:
     guests: dict[int, list[GuestRow]] = {row.id: [] for row in rows}
     if guests:
-        found = (
-            Guest.filter(booking_id__in=list(guests))
-            .order_by("booking_id", "position", "id")
-            .values_list(*GUEST_COLUMNS)
-        )
-        for values in await found:
+        for values in await fetch_tuples_where_in(_guests_of, list(guests)):
             guests[values[1]].append(GuestRow(*values))
     for row in rows:
         row.guests = guests[row.id]
