@@ -36,8 +36,8 @@ class ActivityTally(Model):
     class Meta:
         table = "activity_tally"
         unique_together = (("activity", "starts_on", "seller", "status"),)
-        # A count over a range of trip dates reads one range of this index and nothing else: it
-        # holds every column the count filters on and adds up.
+        # A count over a range of trip dates reads one range of this index and no table, because
+        # the index contains every column the count filters on and adds up.
         indexes = (("starts_on", "seller_id", "status", "activity_id", "guests", "bookings"),)
 
     def __str__(self) -> str:
