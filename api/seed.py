@@ -35,6 +35,7 @@ from models.commands.bookings import REFERENCE_ALPHABET
 from models.commands.validation import normalise_email
 from models.customers import Customer
 from models.organizations import Organization
+from models.tallies import pause_tallies_for_bulk_insert, recount_tallies
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -117,7 +118,10 @@ async def seed_bookings(
                 "The database already has organizations; seed an empty database, or pass "
                 "if_empty (--if-empty on the command line) to skip seeding when there is data."
             )
+        # Counted once at the end rather than per row: the seed is the one bulk writer.
+        await pause_tallies_for_bulk_insert(connection)
         summary = await _write_everything(connection, count, rng_seed, anchor, progress)
+        await recount_tallies(connection)
         await reset_postgres_sequences(connection)
     # Outside the transaction, so the statistics count the committed rows.
     await analyze_postgres(connections.get("default"))

@@ -8,5 +8,6 @@ MODEL_MODULES = [
     "models.catalog",
     "models.customers",
     "models.bookings",
+    "models.tallies",
     "models.exports",
 ]

@@ -34,6 +34,8 @@ RowT = TypeVar("RowT")
 # Runs the query of one page, already filtered, ordered and limited; the order is passed along
 # for a fetch that wraps the query in another one.
 Fetch = Callable[[QuerySet[ModelT], Sequence[str]], Awaitable[list[RowT]]]
+# Counts the rows of a list across all its pages; called only when `totalCount` is asked for.
+Count = Callable[[], Awaitable[int]]
 
 
 class SortValueKind(StrEnum):
@@ -84,7 +86,7 @@ class Page(Generic[RowT]):
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
-    count: Callable[[], Awaitable[int]]
+    count: Count
 
 
 def _order_name(sort: SortKey, scope: str) -> str:
@@ -178,12 +180,10 @@ async def paginate(
     sort: SortKey,
     request: PageRequest,
     *,
-    count_queryset: QuerySet[ModelT] | None = None,
+    count: Count | None = None,
 ) -> Page[ModelT]:
     """Fetch one page of `queryset` in the order of `sort`, as Relay's cursor connections do."""
-    return await paginate_rows(
-        queryset, sort, request, _fetch_models, count_queryset=count_queryset
-    )
+    return await paginate_rows(queryset, sort, request, _fetch_models, count=count)
 
 
 async def paginate_rows(
@@ -192,20 +192,19 @@ async def paginate_rows(
     request: PageRequest,
     fetch: Fetch[ModelT, RowT],
     *,
-    count_queryset: QuerySet[ModelT] | None = None,
+    count: Count | None = None,
 ) -> Page[RowT]:
     """Fetch one page of `queryset` as `fetch` reads it, such as plain rows instead of models.
 
     The rows need the attributes that `sort` reads and an `id`, for the cursors.
 
-    `count_queryset` selects the same rows as `queryset` for `Page.count`. Pass it when
-    `queryset` carries joins or conditions that only help the database read rows in order.
+    `count` counts the rows of `queryset`, for `Page.count`; by default `queryset.count()`. Pass
+    one when `queryset` carries joins or conditions that only help the database read rows in
+    order, or when a stored tally answers the count.
     """
     request.check()
-    counted = queryset if count_queryset is None else count_queryset
-
-    async def count() -> int:
-        return await counted.count()
+    if count is None:
+        count = queryset.count
 
     backward = request.last is not None or (request.before is not None and request.first is None)
     if backward:
@@ -258,7 +257,7 @@ async def _page_forward(
     sort: SortKey,
     request: PageRequest,
     fetch: Fetch[ModelT, RowT],
-    count: Callable[[], Awaitable[int]],
+    count: Count,
 ) -> Page[RowT]:
     size = DEFAULT_PAGE_SIZE if request.first is None else request.first
     queryset = _between_cursors(queryset, sort, request)
@@ -280,7 +279,7 @@ async def _page_backward(
     sort: SortKey,
     request: PageRequest,
     fetch: Fetch[ModelT, RowT],
-    count: Callable[[], Awaitable[int]],
+    count: Count,
 ) -> Page[RowT]:
     size = DEFAULT_PAGE_SIZE if request.last is None else request.last
     queryset = _between_cursors(queryset, sort, request)

@@ -25,6 +25,7 @@ from models.queries.bookings import (
     bookings_query,
     in_trip_start_order,
 )
+from models.queries.tally import tally_query
 from models.queries.tuples import fetch_tuples, fetch_tuples_where_in
 
 
@@ -174,6 +175,14 @@ async def _add_guests(rows: list[BookingRow]) -> None:
         row.guests = guests[row.id]
 
 
+async def count_bookings(viewer: Viewer, booking_filter: BookingFilter) -> int:
+    """Count the bookings `bookings_query` selects, adding up a tally where one can tell."""
+    tally = tally_query(viewer, booking_filter)
+    if tally is not None:
+        return await tally.sum("bookings")
+    return await bookings_query(viewer, booking_filter).count()
+
+
 async def list_booking_page(
     viewer: Viewer,
     booking_filter: BookingFilter,
@@ -188,12 +197,17 @@ async def list_booking_page(
     if descending:
         sort_key = sort_key.reversed()
     queryset = bookings_query(viewer, booking_filter)
+    ordered = queryset
     if sort is BookingSort.TRIP_START:
         # Bounding the start instant lets the database read departures in start order.
         ordered = in_trip_start_order(queryset, booking_filter.trip_date, path="")
-        found = await paginate_rows(ordered, sort_key, page, _fetch_page, count_queryset=queryset)
-    else:
-        found = await paginate_rows(queryset, sort_key, page, _fetch_page)
+    found = await paginate_rows(
+        ordered,
+        sort_key,
+        page,
+        _fetch_page,
+        count=lambda: count_bookings(viewer, booking_filter),
+    )
     if with_guests:
         await _add_guests(found.rows)
     return found

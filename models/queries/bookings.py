@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -75,13 +76,12 @@ def filter_bookings(
 def booking_conditions(viewer: Viewer, booking_filter: BookingFilter, path: str = "") -> list[Q]:
     """Build the conditions of `booking_filter`, at `path` (such as "booking__") from the model."""
     booking_filter.check()
-    conditions: list[Q] = []
-
-    trip = booking_filter.trip_date
-    if trip.start:
-        conditions.append(condition_at(path, departure__starts_on__gte=trip.start))
-    if trip.end:
-        conditions.append(condition_at(path, departure__starts_on__lte=trip.end))
+    conditions = trip_conditions(
+        booking_filter,
+        starts_on=f"{path}departure__starts_on",
+        status=f"{path}status",
+        activity_id=f"{path}departure__activity_id",
+    )
 
     created_from, created_until = booking_filter.booking_date.instants(viewer.time_zone)
     if created_from:
@@ -89,17 +89,39 @@ def booking_conditions(viewer: Viewer, booking_filter: BookingFilter, path: str 
     if created_until:
         conditions.append(condition_at(path, created_at__lt=created_until))
 
-    if booking_filter.statuses:
-        conditions.append(condition_at(path, status__in=list(booking_filter.statuses)))
     if booking_filter.departure_id is not None:
         conditions.append(condition_at(path, departure_id=booking_filter.departure_id))
-    if booking_filter.activity_id is not None:
-        conditions.append(condition_at(path, departure__activity_id=booking_filter.activity_id))
 
     search = booking_filter.search.strip()
     if search:
         conditions.append(_booking_search(viewer, search, path))
     return conditions
+
+
+# The fields of BookingFilter that `trip_conditions` and `sold_condition` (visibility.py) apply.
+# A filter that sets no other field selects whole rows of the tallies (tally.py).
+TRIP_FILTER_FIELDS = frozenset({"trip_date", "statuses", "activity_id", "include_partners"})
+
+
+def trip_conditions(
+    booking_filter: BookingFilter, *, starts_on: str, status: str, activity_id: str
+) -> list[Q]:
+    """Build the conditions on trip date, status and activity, given the paths of those columns.
+
+    The bookings and guests lists filter their rows with them, and their counts filter the rows
+    of the tallies, which hold the same columns.
+    """
+    lookups: list[dict[str, Any]] = []
+    trip = booking_filter.trip_date
+    if trip.start:
+        lookups.append({f"{starts_on}__gte": trip.start})
+    if trip.end:
+        lookups.append({f"{starts_on}__lte": trip.end})
+    if booking_filter.statuses:
+        lookups.append({f"{status}__in": list(booking_filter.statuses)})
+    if booking_filter.activity_id is not None:
+        lookups.append({activity_id: booking_filter.activity_id})
+    return [Q(**lookup) for lookup in lookups]
 
 
 def trip_start_bounds(trip_date: DateRange) -> tuple[datetime, datetime]:

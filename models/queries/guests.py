@@ -11,6 +11,7 @@ from models.bookings import Guest
 from models.enums import GuestCategory
 from models.pagination import Page, PageRequest, SortKey, SortValueKind, paginate
 from models.queries.bookings import BookingFilter, booking_conditions, in_trip_start_order
+from models.queries.tally import sets_only, tally_query
 from models.queries.visibility import visible_booking_condition
 
 
@@ -45,6 +46,10 @@ class GuestFilter:
     checked_in: bool | None = None
 
 
+# The tallies count guests per booking filter alone, not per category or check-in.
+GUEST_TALLY_FIELDS = frozenset({"booking"})
+
+
 def guests_query(viewer: Viewer, guest_filter: GuestFilter) -> QuerySet[Guest]:
     search = guest_filter.booking.search.strip()
     guest_filter.booking.check()
@@ -76,6 +81,15 @@ def guests_query(viewer: Viewer, guest_filter: GuestFilter) -> QuerySet[Guest]:
     return queryset
 
 
+async def count_guests(viewer: Viewer, guest_filter: GuestFilter) -> int:
+    """Count the guests `guests_query` selects, adding up a tally where one can tell."""
+    if sets_only(guest_filter, GUEST_TALLY_FIELDS):
+        tally = tally_query(viewer, guest_filter.booking)
+        if tally is not None:
+            return await tally.sum("guests")
+    return await guests_query(viewer, guest_filter).count()
+
+
 async def list_guests(
     viewer: Viewer,
     guest_filter: GuestFilter,
@@ -91,5 +105,8 @@ async def list_guests(
     if sort is GuestSort.TRIP_START:
         ordered = in_trip_start_order(queryset, guest_filter.booking.trip_date, path="booking__")
     return await paginate(
-        ordered.select_related("booking__departure"), sort_key, page, count_queryset=queryset
+        ordered.select_related("booking__departure"),
+        sort_key,
+        page,
+        count=lambda: count_guests(viewer, guest_filter),
     )

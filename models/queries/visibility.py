@@ -69,18 +69,36 @@ def visible_booking_condition(
     """
     scope = require(viewer, Permission.READ_BOOKINGS)
 
-    sold_here = condition_at(path, seller_id=viewer.organization_id)
-    if include_partners:
-        sold_here |= condition_at(
-            path,
-            departure__activity__organization_id=viewer.organization_id,
-            seller_id__in=active_partner_ids(viewer.organization_id),
-        )
+    sold_here = sold_condition(
+        viewer,
+        include_partners=include_partners,
+        seller=f"{path}seller_id",
+        on_own_activities=condition_at(
+            path, departure__activity__organization_id=viewer.organization_id
+        ),
+    )
 
     if scope is Scope.OWN:
         return sold_here & condition_at(path, created_by_id=viewer.user_id)
     if scope is Scope.GUIDED:
         return sold_here & condition_at(path, departure_id__in=guided_departure_ids(viewer.user_id))
+    return sold_here
+
+
+def sold_condition(
+    viewer: Viewer, *, include_partners: bool, seller: str, on_own_activities: Q
+) -> Q:
+    """Match what the viewer's organization sold and, with `include_partners`, what its ACTIVE
+    partners sold `on_own_activities`, given the path of the seller.
+
+    The bookings lists and their tallies (models/queries/tally.py) both apply this rule.
+    """
+    organization_id = viewer.organization_id
+    own_sales: dict[str, Any] = {seller: organization_id}
+    sold_here = Q(**own_sales)
+    if include_partners:
+        partner_sellers: dict[str, Any] = {f"{seller}__in": active_partner_ids(organization_id)}
+        sold_here |= on_own_activities & Q(**partner_sellers)
     return sold_here
 
 

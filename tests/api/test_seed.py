@@ -44,6 +44,7 @@ from models.organizations import Organization, PartnerConnection
 from models.passwords import verify_password
 from models.users import User, UserRole
 from tests.factories import viewer_for
+from tests.tallies import assert_tallies_match_recount
 
 ZURICH = ZoneInfo("Europe/Zurich")
 REFERENCE = re.compile(rf"^(AA|LT)-[{REFERENCE_ALPHABET}]{{6}}$")
@@ -222,6 +223,32 @@ async def test_customer_counters_match_bookings(demo):
         assert customer.country == latest_buyer.country
         assert customer.language == latest_buyer.language
         assert customer.marketing_consent == latest_buyer.marketing_consent
+
+
+async def test_tallies_match_bookings(demo):
+    await assert_tallies_match_recount()
+
+
+async def test_tallies_count_bookings_after_the_seed(demo):
+    # given the demo seed, which counts the tallies once at its end on PostgreSQL
+    employee = await viewer_for(await User.get(email="employee@alpine.example"))
+    departure = await Departure.filter(activity__organization__slug="alpine").first()
+    assert departure is not None
+
+    # when a booking is made afterwards
+    await Departure.filter(id=departure.id).update(capacity=departure.capacity + 1)
+    await create_booking(
+        employee,
+        BookingInput(
+            departure_id=departure.id,
+            buyer=BuyerInput("Ada", "Later", "ada.later@example.com"),
+            guests=[GuestInput("Ada", "Later", answers=[("weight_kg", "60")])],
+            total_amount=Decimal("10.00"),
+        ),
+    )
+
+    # then the tallies count it too: the seed turned their triggers back on
+    await assert_tallies_match_recount()
 
 
 async def test_customers_merge_by_normalised_email(demo):

@@ -1,14 +1,11 @@
 """How the guests and bookings lists reach the database: join order, trip-date bounds, plans."""
 
-import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tortoise import connections
 
 from models.catalog import Activity
 from models.dates import DateRange
@@ -18,39 +15,7 @@ from models.queries.booking_page import list_booking_page
 from models.queries.bookings import BookingFilter, BookingSort, trip_start_bounds
 from models.queries.guests import GuestFilter, GuestSort, list_guests
 from tests.factories import World, add_booking, create_departure, create_organization, viewer_for
-
-
-class StatementLog(logging.Handler):
-    """Collect the SQL statements Tortoise sends, with their parameters."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.statements: list[tuple[str, list[Any]]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.args, tuple) and len(record.args) == 2:
-            query, values = record.args
-            if isinstance(query, str) and isinstance(values, list | tuple):
-                self.statements.append((query, list(values)))
-
-
-@pytest.fixture
-def statement_log() -> Iterator[StatementLog]:
-    log = StatementLog()
-    client_logger = logging.getLogger("tortoise.db_client")
-    previous_level = client_logger.level
-    client_logger.setLevel(logging.DEBUG)
-    client_logger.addHandler(log)
-    try:
-        yield log
-    finally:
-        client_logger.removeHandler(log)
-        client_logger.setLevel(previous_level)
-
-
-async def sqlite_plan(query: str, values: list[Any]) -> str:
-    _, rows = await connections.get("default").execute_query(f"EXPLAIN QUERY PLAN {query}", values)
-    return "\n".join(row["detail"] for row in rows)
+from tests.models.conftest import StatementLog, sqlite_plan
 
 
 def page_statement(log: StatementLog, table: str) -> tuple[str, list[Any]]:
