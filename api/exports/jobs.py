@@ -49,7 +49,7 @@ from models.queries.export_rows import (
     guest_source,
     user_source,
 )
-from models.queries.guests import GuestFilter, guests_query
+from models.queries.guests import GuestFilter, count_guests
 from models.queries.streaming import copy_csv_from_postgres, dialect_of, sqlite_row_batches
 from models.queries.users import UserFilter, users_query
 
@@ -71,7 +71,7 @@ BATCH_SIZE = 5000
 
 async def count_export_rows(viewer: Viewer, list_filter: ListFilter) -> int:
     if isinstance(list_filter, GuestFilter):
-        return await guests_query(viewer, list_filter).count()
+        return await count_guests(viewer, list_filter)
     if isinstance(list_filter, CustomerFilter):
         return await customers_query(viewer, list_filter).count()
     return await users_query(viewer, list_filter).count()
