@@ -5,6 +5,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -129,23 +130,35 @@ async def viewer_for_token(token: str) -> Viewer | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = datetime.now(UTC)
-    # One statement for every request: the token, its user and organization, and one row per
-    # role of the user (or one row with no role).
-    rows = await AccessToken.filter(
+    tokens = AccessToken.filter(
         token_hash=hash_token(token),
         revoked_at=None,
         expires_at__gt=now,
         user__is_active=True,
-    ).values_list(
-        "user_id",
-        "user__organization_id",
-        "user__organization__time_zone",
-        "user__organization__currency",
-        "user__roles__role",
     )
+    return _viewer_of(await tokens.values_list(*(f"user__{column}" for column in VIEWER_COLUMNS)))
+
+
+async def viewer_for_user(user_id: int) -> Viewer | None:
+    """Return the viewer of an active user, as export jobs that run on its behalf need."""
+    users = User.filter(id=user_id, is_active=True)
+    return _viewer_of(await users.values_list(*VIEWER_COLUMNS))
+
+
+# What a viewer is built from, read with the user in one statement: one row per role of the
+# user, or one row with no role.
+VIEWER_COLUMNS = (
+    "id",
+    "organization_id",
+    "organization__time_zone",
+    "organization__currency",
+    "roles__role",
+)
+
+
+def _viewer_of(rows: list[tuple[Any, ...]]) -> Viewer | None:
     if not rows:
         return None
-
     user_id, organization_id, time_zone, currency, _ = rows[0]
     return Viewer(
         user_id=user_id,
@@ -154,12 +167,6 @@ async def viewer_for_token(token: str) -> Viewer | None:
         currency=currency,
         roles=frozenset(row[4] for row in rows if row[4] is not None),
     )
-
-
-async def viewer_for_user(user_id: int) -> Viewer | None:
-    """Return the viewer of an active user, as export jobs that run on its behalf need."""
-    user = await User.get_or_none(id=user_id, is_active=True).select_related("organization")
-    return await viewer_from_user(user) if user else None
 
 
 async def viewer_from_user(user: User) -> Viewer:
