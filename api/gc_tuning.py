@@ -7,7 +7,7 @@ logger = logging.getLogger(__name__)
 
 _frozen = False
 
-# Allocations between two young collections; Python's default is 700. A page of 100 bookings
+# Allocations between two young collections. Python's default is 700. A page of 100 bookings
 # allocates tens of thousands of objects, and with 20 pages in flight each young collection also
 # walks the pages still being built. At 10,000 the server spent about 5% less CPU per page.
 YOUNG_GENERATION_THRESHOLD = 10_000

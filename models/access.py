@@ -63,7 +63,7 @@ ROLE_MATRIX: dict[Permission, dict[Role, Scope]] = {
 
 @cache
 def _widest_scope(roles: frozenset[Role], permission: Permission) -> Scope:
-    # Resolvers ask this for every row of a page; there are few role sets and permissions.
+    # Cached, because resolvers call this for every row of a page and there are few role sets.
     grants = ROLE_MATRIX.get(permission, {})
     return max((grants.get(role, Scope.NONE) for role in roles), default=Scope.NONE)
 

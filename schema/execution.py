@@ -225,6 +225,8 @@ _PLAIN_RESULTS = frozenset({dict, list, type(None)})
 
 
 class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, taking the short path of this module where it applies."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
@@ -232,7 +234,9 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self.has_short_path = manager is None or not manager.middlewares
         # graphql-core memoizes the selection set of each field for the whole execution, so
         # the 100 rows of a page share one; their preparation is kept by its identity.
-        self.selections: dict[int, tuple[GroupedFieldSet, list[SelectedField]]] = {}
+        self.selections: dict[
+            tuple[GraphQLObjectType, int], tuple[GroupedFieldSet, list[SelectedField]]
+        ] = {}
 
     def execute_fields(
         self,
@@ -277,7 +281,8 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _selected_fields(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> list[SelectedField]:
-        prepared = self.selections.get(id(grouped_field_set))
+        key = (parent_type, id(grouped_field_set))
+        prepared = self.selections.get(key)
         # The set is kept with its preparation, so that its id cannot be reused meanwhile.
         if prepared is not None and prepared[0] is grouped_field_set:
             return prepared[1]
@@ -293,7 +298,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
             for response_name, field_details_list in grouped_field_set.items()
         ]
-        self.selections[id(grouped_field_set)] = (grouped_field_set, selected)
+        self.selections[key] = (grouped_field_set, selected)
         return selected
 
     def _plan(

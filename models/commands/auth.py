@@ -145,8 +145,8 @@ async def viewer_for_user(user_id: int) -> Viewer | None:
     return _viewer_of(await users.values_list(*VIEWER_COLUMNS))
 
 
-# What a viewer is built from, read with the user in one statement: one row per role of the
-# user, or one row with no role.
+# The columns a viewer is built from, read with the user in one statement: one row per role of
+# the user, or one row with no role.
 VIEWER_COLUMNS = (
     "id",
     "organization_id",

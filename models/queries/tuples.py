@@ -16,7 +16,7 @@ from tortoise.queryset import ValuesListQuery
 
 Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
 
-# Tortoise answers "no conversion" with lambdas defined in this method.
+# Tortoise returns lambdas defined in this method for the columns that need no conversion.
 _IDENTITY_QUALNAME = "FieldSelectQuery.resolve_to_python_value.<locals>.<lambda>"
 
 # The conversions of each query shape: the model, its selected fields and the database dialect.

@@ -164,7 +164,7 @@ async def double_guests(times: int) -> int:
 
     Raw statements seed a hundred thousand guests in about a second, where factories would take
     minutes, so an export runs long enough to be interrupted. The guests all belong to the same
-    few bookings, so the tally triggers would update the same rows once per guest; the tallies
+    few bookings, so the tally triggers would update the same rows once per guest. The tallies
     are counted once at the end instead, as the seed does.
     """
     async with in_transaction() as connection:
