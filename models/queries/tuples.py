@@ -2,8 +2,8 @@
 
 Tortoise converts every value of every row through a function, even the identity for the types
 the database driver already returns (text, integers, decimals, and on PostgreSQL dates and
-booleans too). On a page of 100 bookings and their guests that is some 5,000 calls for about 1,100
-conversions that change anything. This reads the same statement and applies the same conversions,
+booleans too). On PostgreSQL a page of 100 bookings and their guests makes some 5,000 calls for
+about 1,100 conversions that change anything. This reads the same statement and applies the same conversions,
 column by column, only where Tortoise's own would change the value.
 """
 
@@ -41,8 +41,9 @@ async def fetch_tuples_where_in(
 ) -> list[Sequence[Any]]:
     """Run the query `build(values)`, whose only parameters are `values`, as `fetch_tuples` does.
 
-    The SQL text depends only on how many values there are, so it is built once for each number:
-    building it took Tortoise longer than the database took to answer the guests of a page.
+    The SQL text depends only on how many values there are, so it is built once for each number.
+    Tortoise formats every value into the text it builds, which for the guests of 100 bookings
+    took about 2% of the page's CPU time.
     """
     query = build(values)
     database = _database_of(query)
