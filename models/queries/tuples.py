@@ -3,8 +3,8 @@
 Tortoise converts every value of every row through a function, even the identity for the types
 the database driver already returns (text, integers, decimals, and on PostgreSQL dates and
 booleans too). On PostgreSQL a page of 100 bookings and their guests makes some 5,000 calls for
-about 1,100 conversions that change anything. This reads the same statement and applies the same conversions,
-column by column, only where Tortoise's own would change the value.
+about 1,100 conversions that change anything. This reads the same statement and applies the same
+conversions, column by column, only where Tortoise's own would change the value.
 """
 
 from collections.abc import Callable, Sequence
