@@ -13,10 +13,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+import api.app
+from api.app import create_app
+from api.settings import Environment, Settings
 from models.catalog import CustomField
+from models.commands.auth import sign_in
 from models.enums import BookingStatus, ExportList, ExportStatus, Role
 from models.exports import Export
 from models.users import User
@@ -25,7 +30,7 @@ from schema.dataloaders import build_loaders
 from schema.relay import to_global_id
 from schema.schema import GuardRails, build_schema
 from tests.api.exports.support import export_service
-from tests.factories import World, add_booking, create_departure, viewer_for
+from tests.factories import PASSWORD, World, add_booking, create_departure, viewer_for
 from tests.helpers import SCHEMA
 
 GENERAL = build_schema(GuardRails(mask_unexpected_errors=True))
@@ -484,6 +489,39 @@ async def test_subscription_events_are_the_same_on_both_paths(fixtures: Fixtures
         short = await events(SCHEMA, user, fixtures.variables["export"])
         general = await events(GENERAL, user, fixtures.variables["export"])
         assert short == general
+
+
+def http_client(monkeypatch: pytest.MonkeyPatch, *, general: bool) -> httpx.AsyncClient:
+    """A client of the app, whose schema takes graphql-core's path when `general` is true."""
+
+    def schema_on_the_path(*args: Any, **kwargs: Any) -> Any:
+        built = build_schema(*args, **kwargs)
+        if general:
+            built.execution_context_class = StrawberryGraphQLCoreExecutionContext
+        return built
+
+    monkeypatch.setattr(api.app, "build_schema", schema_on_the_path)
+    app = create_app(Settings(env=Environment.TEST), manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://tourdesk.test")
+
+
+async def test_http_responses_are_the_same_on_both_paths(
+    fixtures: Fixtures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short_client = http_client(monkeypatch, general=False)
+    general_client = http_client(monkeypatch, general=True)
+    documents = ["bookings", "aliases and merged selections", "skip and include", "guest node"]
+    async with short_client, general_client:
+        for organization, role in [("alpine", Role.ADMIN), ("alpine", Role.GUIDE)]:
+            user = fixtures.world.user(organization, role)
+            signed_in = await sign_in(user.email, PASSWORD, token_ttl=timedelta(hours=1))
+            headers = {"Authorization": f"Bearer {signed_in.token}"}
+            for name in documents:
+                body = {"query": DOCUMENTS[name], "variables": fixtures.variables}
+                short = await short_client.post("/graphql", json=body, headers=headers)
+                general = await general_client.post("/graphql", json=body, headers=headers)
+                assert (short.status_code, short.text) == (general.status_code, general.text)
 
 
 async def test_concurrent_queries_answer_as_sequential_ones(fixtures: Fixtures) -> None:
