@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import product
 from typing import Any
 
 import httpx
@@ -35,6 +36,11 @@ from tests.helpers import SCHEMA
 
 GENERAL = build_schema(GuardRails(mask_unexpected_errors=True))
 GENERAL.execution_context_class = StrawberryGraphQLCoreExecutionContext
+
+# The pair the development server runs, whose messages of unexpected errors are not masked.
+UNMASKED_SHORT = build_schema(GuardRails(mask_unexpected_errors=False))
+UNMASKED_GENERAL = build_schema(GuardRails(mask_unexpected_errors=False))
+UNMASKED_GENERAL.execution_context_class = StrawberryGraphQLCoreExecutionContext
 
 BOOKING_FIELDS = """
   __typename id reference status channel createdAt cancelledAt
@@ -359,9 +365,14 @@ async def response(schema: Any, user: User | None, document: str, variables: dic
     return json.dumps({"data": result.data, "errors": errors}, default=str, ensure_ascii=False)
 
 
-async def both(user: User | None, document: str, variables: dict[str, Any]) -> tuple[str, str]:
-    short = await response(SCHEMA, user, document, variables)
-    general = await response(GENERAL, user, document, variables)
+async def both(
+    user: User | None, document: str, variables: dict[str, Any], *, masked: bool = True
+) -> tuple[str, str]:
+    short_schema, general_schema = (
+        (SCHEMA, GENERAL) if masked else (UNMASKED_SHORT, UNMASKED_GENERAL)
+    )
+    short = await response(short_schema, user, document, variables)
+    general = await response(general_schema, user, document, variables)
     return short, general
 
 
@@ -449,9 +460,10 @@ async def test_values_the_schema_rejects_fail_the_same_on_both_paths(fixtures: F
     await Export.all().update(options={"nested": [1, None, {"deep": True}]})
     for options in (["a", None, "b", None], ["kg", {"unit": "kg"}, 7, True], {"none": "vegan"}):
         await CustomField.filter(id=world.fields["weight_kg"].id).update(options=options)
-        for organization, role in VIEWERS:
+        for (organization, role), masked in product(VIEWERS, (True, False)):
+            user = world.user(organization, role)
             for document in CORRUPT_OPTIONS:
-                short, general = await both(world.user(organization, role), document, {})
+                short, general = await both(user, document, {}, masked=masked)
                 assert short == general
 
 
