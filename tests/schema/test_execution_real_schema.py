@@ -1,4 +1,4 @@
-"""The production schema answers the same on its short execution path as on graphql-core's.
+"""The short execution path returns what graphql-core's path returns for the production schema.
 
 Each document runs as several viewers on the schema of `tests.helpers`, which takes the short
 path, and on a copy that takes graphql-core's default path. The two responses, errors included,
@@ -37,7 +37,7 @@ from tests.helpers import SCHEMA
 GENERAL = build_schema(GuardRails(mask_unexpected_errors=True))
 GENERAL.execution_context_class = StrawberryGraphQLCoreExecutionContext
 
-# The pair the development server runs, whose messages of unexpected errors are not masked.
+# Schemas like the development server's, which do not mask the messages of unexpected errors.
 UNMASKED_SHORT = build_schema(GuardRails(mask_unexpected_errors=False))
 UNMASKED_GENERAL = build_schema(GuardRails(mask_unexpected_errors=False))
 UNMASKED_GENERAL.execution_context_class = StrawberryGraphQLCoreExecutionContext
@@ -376,7 +376,7 @@ async def both(
     return short, general
 
 
-async def test_queries_answer_the_same_on_both_paths(fixtures: Fixtures) -> None:
+async def test_queries_match_on_both_paths(fixtures: Fixtures) -> None:
     differences = []
     for organization, role in VIEWERS:
         user = fixtures.world.user(organization, role)
@@ -387,7 +387,7 @@ async def test_queries_answer_the_same_on_both_paths(fixtures: Fixtures) -> None
     assert differences == []
 
 
-async def test_anonymous_queries_answer_the_same_on_both_paths(fixtures: Fixtures) -> None:
+async def test_anonymous_queries_match_on_both_paths(fixtures: Fixtures) -> None:
     for document in (DOCUMENTS["own bookings"], DOCUMENTS["booking node"]):
         short, general = await both(None, document, fixtures.variables)
         assert short == general
@@ -417,7 +417,7 @@ def without_ids(text: str, ids: list[str]) -> str:
     return re.sub(r"T-\d{6}", "T-<reference>", text)
 
 
-async def test_mutations_answer_the_same_on_both_paths(fixtures: Fixtures) -> None:
+async def test_mutations_match_on_both_paths(fixtures: Fixtures) -> None:
     admin = fixtures.world.user("alpine", Role.ADMIN)
     partner = fixtures.world.user("lakeside", Role.ADMIN)
     twins = await twin_bookings(fixtures.world)
@@ -427,7 +427,8 @@ async def test_mutations_answer_the_same_on_both_paths(fixtures: Fixtures) -> No
         (partner, UPDATE_GUEST, guest_input, guest_input),
         (None, LOGIN, {}, {}),
     ]
-    # Cancelling changes the booking, so each path cancels its twin; then refuses a second time.
+    # Cancelling changes the booking, so each path cancels its own twin.
+    # A second cancel is rejected.
     for canceller in (partner, admin, admin):
         cancel = [{"input": {"id": twin}} for twin in twins]
         cases.append((canceller, CANCEL_BOOKING, cancel[0], cancel[1]))
@@ -452,7 +453,7 @@ CORRUPT_OPTIONS = [
 ]
 
 
-async def test_values_the_schema_rejects_fail_the_same_on_both_paths(fixtures: Fixtures) -> None:
+async def test_rejected_values_match_on_both_paths(fixtures: Fixtures) -> None:
     # Options are JSON in the database, so rows written outside the API may hold anything: a null
     # in a list of non-null strings, a value no String represents, or no list at all. One field
     # at a time, since of several nulls in non-null fields the first to fail wins on either path.
@@ -494,7 +495,7 @@ async def events(schema: Any, user: User, export_id: str) -> str:
     return json.dumps(received, default=str, ensure_ascii=False)
 
 
-async def test_subscription_events_are_the_same_on_both_paths(fixtures: Fixtures) -> None:
+async def test_subscription_events_match_on_both_paths(fixtures: Fixtures) -> None:
     admin = fixtures.world.user("alpine", Role.ADMIN)
     await Export.all().update(status=ExportStatus.DONE, rows_written=3, rows_expected=3)
     for user in (admin, fixtures.world.user("lakeside", Role.ADMIN)):
@@ -518,7 +519,7 @@ def http_client(monkeypatch: pytest.MonkeyPatch, *, general: bool) -> httpx.Asyn
     return httpx.AsyncClient(transport=transport, base_url="http://tourdesk.test")
 
 
-async def test_http_responses_are_the_same_on_both_paths(
+async def test_http_responses_match_on_both_paths(
     fixtures: Fixtures, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     short_client = http_client(monkeypatch, general=False)
@@ -536,7 +537,7 @@ async def test_http_responses_are_the_same_on_both_paths(
                 assert (short.status_code, short.text) == (general.status_code, general.text)
 
 
-async def test_concurrent_queries_answer_as_sequential_ones(fixtures: Fixtures) -> None:
+async def test_concurrent_queries_match_sequential_ones(fixtures: Fixtures) -> None:
     runs = [
         (fixtures.world.user(organization, role), document)
         for organization, role in VIEWERS
