@@ -80,6 +80,11 @@ def is_database_unavailable(error: BaseException | None) -> bool:
 def is_unexpected(error: GraphQLError) -> bool:
     """Tell whether an error comes from a bug rather than from the request."""
     original = error.original_error
+    # A value that an output type rejects ("String cannot represent value: ...") is reported by
+    # graphql-core as an error of its own without a location, and its message quotes the
+    # stored value. Rejected arguments point at the argument in the document.
+    if isinstance(original, GraphQLError) and error.path is not None:
+        return not original.nodes and not original.extensions
     # A busy pool is load, not a bug, and its message asks the client to retry.
     if original is None or isinstance(original, DomainError | GraphQLError | DatabaseBusy):
         return False

@@ -5,6 +5,7 @@ import logging
 import pytest
 from strawberry.types import ExecutionResult
 
+from models.catalog import CustomField
 from models.enums import Role
 from schema.context import Context
 from schema.dataloaders import build_loaders
@@ -107,3 +108,18 @@ async def test_unexpected_error_is_shown_when_masking_is_off(world):
 
     assert result.errors
     assert result.errors[0].message == "secret detail from a bug"
+
+
+async def test_value_a_scalar_rejects_is_masked(world):
+    # Options are JSON in the database, so a row written outside the API may hold an object.
+    await CustomField.filter(id=world.fields["weight_kg"].id).update(options=["kg", {"unit": "kg"}])
+
+    result = await run(
+        GuardRails(mask_unexpected_errors=True),
+        "query { customFields { key options } }",
+        world.user("alpine", Role.ADMIN),
+    )
+
+    assert result.errors
+    assert result.errors[0].message == "Unexpected error."
+    assert result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR"}
