@@ -10,6 +10,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -117,18 +118,25 @@ class QueryCounter(logging.Handler):
         return len(self.statements)
 
 
-@pytest.fixture
-def count_queries() -> Iterator[QueryCounter]:
-    counter = QueryCounter()
+@contextmanager
+def listening_to_statements(handler: logging.Handler) -> Iterator[None]:
+    """Send each statement Tortoise logs to `handler` while the block runs."""
     client_logger = logging.getLogger("tortoise.db_client")
     previous_level = client_logger.level
     client_logger.setLevel(logging.DEBUG)
-    client_logger.addHandler(counter)
+    client_logger.addHandler(handler)
     try:
-        yield counter
+        yield
     finally:
-        client_logger.removeHandler(counter)
+        client_logger.removeHandler(handler)
         client_logger.setLevel(previous_level)
+
+
+@pytest.fixture
+def count_queries() -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    with listening_to_statements(counter):
+        yield counter
 
 
 @pytest.fixture(autouse=True)

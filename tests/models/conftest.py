@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from tortoise import connections
 
+from tests.conftest import listening_to_statements
+
 
 class StatementLog(logging.Handler):
     """Collect the SQL statements Tortoise sends, with their parameters."""
@@ -25,15 +27,8 @@ class StatementLog(logging.Handler):
 @pytest.fixture
 def statement_log() -> Iterator[StatementLog]:
     log = StatementLog()
-    client_logger = logging.getLogger("tortoise.db_client")
-    previous_level = client_logger.level
-    client_logger.setLevel(logging.DEBUG)
-    client_logger.addHandler(log)
-    try:
+    with listening_to_statements(log):
         yield log
-    finally:
-        client_logger.removeHandler(log)
-        client_logger.setLevel(previous_level)
 
 
 async def sqlite_plan(query: str, values: list[Any]) -> str:
