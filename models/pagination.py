@@ -200,7 +200,7 @@ async def paginate_rows(
 
     `count` counts the rows of `queryset`, for `Page.count`; by default `queryset.count()`. Pass
     one when `queryset` carries joins or conditions that only help the database read rows in
-    order, or when a stored tally answers the count.
+    order, or when a stored tally gives the count.
     """
     request.check()
     if count is None:

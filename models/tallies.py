@@ -105,9 +105,9 @@ async def pause_tallies_for_bulk_insert(connection: BaseDBAsyncClient) -> None:
     and stay on.
 
     NOTE: any other bulk insert on PostgreSQL should pause them too. Each guest's trigger updates
-    the tally row of its trip date and seller, and within one transaction every update of a row
-    walks the versions that the earlier updates left, so the cost grows with the square of the
-    guests that share a row: 330,000 guests of one booking took minutes.
+    the tally row of its trip date and seller. Within one transaction every update of a row walks
+    the versions that the earlier updates left, so the cost grows with the square of the guests
+    that share a row. Inserting 330,000 guests of one booking ran for over six minutes.
     """
     if connection.capabilities.dialect != "postgres":
         return

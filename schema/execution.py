@@ -232,8 +232,8 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         # Field middleware wraps every resolver, so with any the general path runs throughout.
         self.has_short_path = manager is None or not manager.middlewares
-        # graphql-core memoizes the selection set of each field for the whole execution, so
-        # the 100 rows of a page share one; their preparation is kept by its identity.
+        # graphql-core memoizes the selection set of each field for the whole execution, so the
+        # 100 rows of a page share one. Its prepared fields are kept by its type and identity.
         self.selections: dict[
             tuple[GraphQLObjectType, int], tuple[GroupedFieldSet, list[SelectedField]]
         ] = {}

@@ -40,7 +40,7 @@ MAX_RETRY_DELAY = timedelta(minutes=2)
 
 
 class DatabaseInterruption(Enum):
-    """Why the database stopped a job for a while, as opposed to a fault of the job."""
+    """The reason the database stopped a job for a while, as opposed to a fault of the job."""
 
     # Every connection of this process's pool stayed in use for the whole acquire timeout.
     BUSY = "busy"

@@ -373,9 +373,10 @@ async def cancel_booking(viewer: Viewer, booking_id: int) -> Booking:
 
     now = datetime.now(UTC)
     async with in_transaction():
-        # The customer is locked before the booking changes, as when booking: the status
-        # change also locks the booking's tally rows (migration 0005), and a new booking of the
-        # same customer on the same trip date would lock them in the other order and deadlock.
+        # The customer is locked before the booking changes, in the same order as a new booking.
+        # The status change also locks the booking's tally rows (migration 0005). A new booking
+        # of the same customer on the same trip date would lock them in the other order and
+        # deadlock.
         customer = await Customer.filter(id=booking.customer_id).select_for_update().get()
         changed = (
             await Booking.filter(id=booking.id)

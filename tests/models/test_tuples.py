@@ -56,7 +56,7 @@ def guests_of(booking_ids: list[Any]) -> Any:
     return Guest.filter(booking_id__in=booking_ids).order_by("id").values_list(*GUEST_COLUMNS)
 
 
-async def test_where_in_matches_tortoise_for_each_number_of_values(world: World):
+async def test_where_in_matches_tortoise(world: World):
     bookings = await add_bookings(world)
     ids = [booking.id for booking in bookings]
 
