@@ -61,6 +61,8 @@ class BuyerRow:
 
 @dataclass(slots=True)
 class GuestRow:
+    """A guest of a page: of a booking on a bookings page, or one row of a guests page."""
+
     id: int
     booking_id: int
     first_name: str
@@ -69,6 +71,8 @@ class GuestRow:
     phone: str
     category: GuestCategory
     checked_in_at: datetime | None
+    # The guest's booking on a guests page; None on a bookings page, which holds the guest.
+    booking: "BookingRow | None" = None
 
 
 @dataclass(slots=True)
@@ -141,7 +145,8 @@ _ACTIVITY = _DEPARTURE + len(DEPARTURE_COLUMNS)
 _BUYER = _ACTIVITY + len(ACTIVITY_COLUMNS)
 
 
-def _booking_row(values: Sequence[Any]) -> BookingRow:
+def booking_row(values: Sequence[Any]) -> BookingRow:
+    """Build a booking from the values of `PAGE_COLUMNS`, in their order."""
     activity = ActivityRow(*values[_ACTIVITY:_BUYER])
     departure = DepartureRow(activity, *values[_DEPARTURE:_ACTIVITY])
     # Every booking has a buyer, but the join is an outer one, so a missing row reads as None.
@@ -153,9 +158,7 @@ async def _fetch_page(page: QuerySet[Booking], ordering: Sequence[str]) -> list[
     # The page is chosen by its own query and joined afterwards: joined first, the database
     # would join every matching booking before sorting and cutting the page.
     joined = Booking.filter(id__in=Subquery(page.values("id"))).order_by(*ordering)
-    return [
-        _booking_row(values) for values in await fetch_tuples(joined.values_list(*PAGE_COLUMNS))
-    ]
+    return [booking_row(values) for values in await fetch_tuples(joined.values_list(*PAGE_COLUMNS))]
 
 
 def _guests_of(booking_ids: list[int]) -> ValuesListQuery[Any]:

@@ -1,17 +1,25 @@
-"""The guests list: everyone booked on a trip, with the booking filters applied to their booking."""
+"""The guests list: everyone booked on a trip, with the booking filters applied to their booking.
 
+A page is read as plain rows, as the bookings page is (models/queries/booking_page.py): each guest
+with its booking, the booking's buyer, departure and activity, in one statement.
+"""
+
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models.access import Viewer
 from models.bookings import Guest
 from models.enums import GuestCategory
-from models.pagination import Page, PageRequest, SortKey, SortValueKind, paginate
+from models.pagination import Page, PageRequest, SortKey, SortValueKind, paginate_rows
+from models.queries.booking_page import GUEST_COLUMNS, PAGE_COLUMNS, GuestRow, booking_row
 from models.queries.bookings import BookingFilter, booking_conditions, in_trip_start_order
 from models.queries.tally import sets_only, tally_query
+from models.queries.tuples import fetch_tuples
 from models.queries.visibility import visible_booking_condition
 
 
@@ -45,6 +53,9 @@ class GuestFilter:
     categories: tuple[GuestCategory, ...] = ()
     checked_in: bool | None = None
 
+
+GUEST_PAGE_COLUMNS = (*GUEST_COLUMNS, *(f"booking__{column}" for column in PAGE_COLUMNS))
+_BOOKING = len(GUEST_COLUMNS)
 
 # The tallies count guests per booking filter alone, not per category or check-in.
 GUEST_TALLY_FIELDS = frozenset({"booking"})
@@ -90,13 +101,29 @@ async def count_guests(viewer: Viewer, guest_filter: GuestFilter) -> int:
     return await guests_query(viewer, guest_filter).count()
 
 
+def _guest_row(values: Sequence[Any]) -> GuestRow:
+    row = GuestRow(*values[:_BOOKING])
+    row.booking = booking_row(values[_BOOKING:])
+    return row
+
+
+async def _fetch_page(page: QuerySet[Guest], ordering: Sequence[str]) -> list[GuestRow]:
+    # The page is chosen by its own query, which reads only ids and sort values, and joined
+    # afterwards. Joined first, the database would read the booking and departure rows of every
+    # guest it sorts: a week's 28,000 guests on a million, where the page needs 100.
+    joined = Guest.filter(id__in=Subquery(page.values("id"))).order_by(*ordering)
+    return [
+        _guest_row(values) for values in await fetch_tuples(joined.values_list(*GUEST_PAGE_COLUMNS))
+    ]
+
+
 async def list_guests(
     viewer: Viewer,
     guest_filter: GuestFilter,
     sort: GuestSort,
     descending: bool,
     page: PageRequest,
-) -> Page[Guest]:
+) -> Page[GuestRow]:
     sort_key = GUEST_SORT_KEYS[sort]
     if descending:
         sort_key = sort_key.reversed()
@@ -104,9 +131,10 @@ async def list_guests(
     ordered = queryset
     if sort is GuestSort.TRIP_START:
         ordered = in_trip_start_order(queryset, guest_filter.booking.trip_date, path="booking__")
-    return await paginate(
-        ordered.select_related("booking__departure"),
+    return await paginate_rows(
+        ordered,
         sort_key,
         page,
+        _fetch_page,
         count=lambda: count_guests(viewer, guest_filter),
     )

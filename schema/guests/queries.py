@@ -108,4 +108,4 @@ class GuestQueries:
             order.direction is SortDirection.DESC,
             page_request(first, after, last, before),
         )
-        return build_connection(page, Guest.from_row)
+        return build_connection(page, Guest.from_page_row)

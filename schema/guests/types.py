@@ -7,7 +7,7 @@ import strawberry
 
 from models import bookings, catalog
 from models.enums import GuestCategory
-from models.queries.booking_page import GuestRow
+from models.queries.booking_page import BookingRow, GuestRow
 from schema.context import Info
 from schema.departures.types import CustomFieldDefinition
 from schema.relay import Node, to_global_id
@@ -49,7 +49,7 @@ class Guest(Node):
     )
     pk: strawberry.Private[int]
     booking_pk: strawberry.Private[int]
-    booking_row: strawberry.Private[bookings.Booking | None]
+    booking_row: strawberry.Private[bookings.Booking | BookingRow | None]
     # An attribute rather than a resolver: long lists of guests resolve it cheaper that way.
     checked_in: bool = strawberry.field(description="True once the guest is checked in.")
 
@@ -60,10 +60,12 @@ class Guest(Node):
 
     @classmethod
     def from_page_row(cls, row: GuestRow) -> "Guest":
-        return cls._build(row, None)
+        return cls._build(row, row.booking)
 
     @classmethod
-    def _build(cls, row: bookings.Guest | GuestRow, booking: bookings.Booking | None) -> "Guest":
+    def _build(
+        cls, row: bookings.Guest | GuestRow, booking: bookings.Booking | BookingRow | None
+    ) -> "Guest":
         return cls(
             id=to_global_id("Guest", row.id),
             first_name=row.first_name,
