@@ -15,9 +15,15 @@ NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
 
 
+# The URL-safe base64 alphabet, from the standard one.
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
-    raw = f"{type_name}:{pk}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="))
+    # What `base64.urlsafe_b64encode` returns without its padding, in fewer calls: a page of
+    # bookings builds about 500 IDs.
+    raw = binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False)
+    return strawberry.ID(raw.translate(_URL_SAFE).rstrip(b"=").decode("ascii"))
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:
