@@ -118,7 +118,7 @@ async def seed_bookings(
                 "The database already has organizations; seed an empty database, or pass "
                 "if_empty (--if-empty on the command line) to skip seeding when there is data."
             )
-        # Counted once at the end rather than per row: the seed is the one bulk writer.
+        # Counted once at the end, because the seed inserts one row per statement.
         await pause_tallies_for_bulk_insert(connection)
         summary = await _write_everything(connection, count, rng_seed, anchor, progress)
         await recount_tallies(connection)

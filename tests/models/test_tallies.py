@@ -4,12 +4,15 @@ add them up."""
 import asyncio
 import importlib
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from models.bookings import Booking, Guest
 from models.catalog import Activity, Departure
@@ -33,6 +36,9 @@ from tests.models.conftest import StatementLog, sqlite_plan
 from tests.tallies import assert_tallies_match_recount, tally_rows
 
 BACKFILL = importlib.import_module("models.migrations.0005_booking_tallies").BACKFILL
+PLANNED_PER_CALL_ABOVE = importlib.import_module(
+    "models.migrations.0007_statement_tally_triggers"
+).PLANNED_PER_CALL_ABOVE
 
 FIRST_DAY = date(2026, 7, 14)
 
@@ -395,3 +401,271 @@ async def test_tally_sum_reads_one_index_range(
     assert f"SEARCH {table} USING " in plan, plan
     assert "starts_on" in plan, plan
     assert "SCAN" not in plan, plan
+
+
+# Writes of many rows in one statement, which PostgreSQL's triggers count once per statement.
+
+
+async def execute(sql: str, values: list[Any] | None = None) -> None:
+    await connections.get("default").execute_query(sql, values)
+
+
+async def add_a_guest_to_every_booking(world: World, trips: Trips) -> None:
+    await execute(
+        "INSERT INTO guest (booking_id, first_name, last_name, email, phone, category, position) "
+        "SELECT id, 'Bulk', 'Guest', '', '', 'ADULT', 9 FROM booking"
+    )
+
+
+async def add_guests_in_one_values_list(world: World, trips: Trips) -> None:
+    first, second = await Booking.all().order_by("id").limit(2).values_list("id", flat=True)
+    guests = [(first, "A", "ADULT"), (second, "C", "CHILD"), (first, "E", "ADULT")]
+    rows = ", ".join(
+        f"({booking}, '{name}', 'Guest', '', '', '{category}', 5)"
+        for booking, name, category in guests
+    )
+    columns = "booking_id, first_name, last_name, email, phone, category, position"
+    await execute(f"INSERT INTO guest ({columns}) VALUES {rows}")  # noqa: S608 (ids and constants)
+
+
+async def copy_every_booking(world: World, trips: Trips) -> None:
+    await execute(
+        "INSERT INTO booking (reference, status, channel, total_amount, currency, created_at, "
+        "customer_id, departure_id, seller_id) "
+        "SELECT 'C-' || id, status, channel, total_amount, currency, created_at, customer_id, "
+        "departure_id, seller_id FROM booking"
+    )
+
+
+async def cancel_every_booking(world: World, trips: Trips) -> None:
+    await Booking.all().update(status=BookingStatus.CANCELLED)
+
+
+async def move_bookings_to_one_departure(world: World, trips: Trips) -> None:
+    moved = [departure.id for departure in trips.departures[:6]]
+    await Booking.filter(departure_id__in=moved).update(departure_id=trips.departures[7].id)
+
+
+async def resell_every_booking(world: World, trips: Trips) -> None:
+    await Booking.all().update(seller_id=world.lakeside.id)
+
+
+async def delete_bookings_with_guests(world: World, trips: Trips) -> None:
+    booking_ids = await Booking.all().order_by("id").values_list("id", flat=True)
+    await Booking.filter(id__in=booking_ids[::2]).delete()
+
+
+async def delete_every_other_guest(world: World, trips: Trips) -> None:
+    guest_ids = await Guest.all().order_by("id").values_list("id", flat=True)
+    await Guest.filter(id__in=guest_ids[::2]).delete()
+
+
+async def move_guests_to_one_booking(world: World, trips: Trips) -> None:
+    booking_ids = await Booking.all().order_by("id").values_list("id", flat=True)
+    await Guest.filter(booking_id__in=booking_ids[1::3]).update(booking_id=booking_ids[0])
+
+
+async def move_departures_to_another_day(world: World, trips: Trips) -> None:
+    moved = [departure.id for departure in trips.departures[::3]]
+    await Departure.filter(id__in=moved).update(starts_on=FIRST_DAY + timedelta(days=5))
+
+
+async def move_departures_to_another_activity(world: World, trips: Trips) -> None:
+    moved = [departure.id for departure in trips.departures[:8]]
+    await Departure.filter(id__in=moved).update(activity_id=trips.activities[1].id)
+
+
+async def hand_over_every_activity(world: World, trips: Trips) -> None:
+    await Activity.all().update(organization_id=world.summit.id)
+
+
+async def check_in_every_guest(world: World, trips: Trips) -> None:
+    await Guest.all().update(checked_in_at=datetime.now(UTC))
+
+
+STATEMENTS = [
+    pytest.param(add_a_guest_to_every_booking, True, id="insert guests of many bookings"),
+    pytest.param(add_guests_in_one_values_list, True, id="insert a list of guests"),
+    pytest.param(copy_every_booking, True, id="insert many bookings"),
+    pytest.param(cancel_every_booking, True, id="cancel many bookings"),
+    pytest.param(move_bookings_to_one_departure, True, id="move many bookings"),
+    pytest.param(resell_every_booking, True, id="resell many bookings"),
+    pytest.param(delete_bookings_with_guests, True, id="delete bookings with guests"),
+    pytest.param(delete_every_other_guest, True, id="delete many guests"),
+    pytest.param(move_guests_to_one_booking, True, id="move many guests"),
+    pytest.param(move_departures_to_another_day, True, id="move departures to a day"),
+    pytest.param(move_departures_to_another_activity, True, id="move departures to an activity"),
+    pytest.param(hand_over_every_activity, True, id="hand over activities"),
+    pytest.param(check_in_every_guest, False, id="check in guests"),
+]
+
+
+@pytest.mark.parametrize(("write", "changes_tallies"), STATEMENTS)
+async def test_tally_after_a_statement_of_many_rows(world, write, changes_tallies):
+    # given bookings and guests on several days, activities, sellers and statuses
+    trips = await Trips(world).build()
+    await random_writes(world, trips, random.Random(5), steps=40)
+    before = [await tally_rows(ActivityTally), await tally_rows(SupplierTally)]
+
+    # when one statement writes many of their rows
+    await write(world, trips)
+
+    # then the tallies hold what counting the rows gives
+    await assert_tallies_match_recount()
+    after = [await tally_rows(ActivityTally), await tally_rows(SupplierTally)]
+    assert (after != before) is changes_tallies
+
+
+BOOKING_COPY = (
+    "INSERT INTO booking (reference, status, channel, total_amount, currency, created_at, "
+    "customer_id, departure_id, seller_id) "
+    "SELECT '{prefix}' || id, status, channel, total_amount, currency, created_at, "
+    "customer_id, departure_id, seller_id FROM booking"
+)
+
+
+async def double_bookings(world: World, trips: Trips, copy: int) -> None:
+    await execute(BOOKING_COPY.format(prefix=f"D{copy}-"))
+
+
+async def double_guests(world: World, trips: Trips) -> None:
+    columns = "booking_id, first_name, last_name, email, phone, category, position"
+    await execute(f"INSERT INTO guest ({columns}) SELECT {columns} FROM guest")  # noqa: S608 (constants)
+
+
+async def move_every_guest_to_the_next_booking(world: World, trips: Trips) -> None:
+    await execute(
+        "UPDATE guest SET booking_id = "
+        "COALESCE((SELECT MIN(id) FROM booking WHERE id > guest.booking_id), guest.booking_id)"
+    )
+
+
+async def test_tally_after_statements_of_hundreds_of_rows(world):
+    # given bookings and guests on several days, activities, sellers and statuses
+    trips = await Trips(world).build()
+    await random_writes(world, trips, random.Random(9), steps=40)
+
+    # when statements write more rows than the triggers count with the plans they keep
+    steps: list[Callable[[World, Trips], Awaitable[None]]] = [
+        *(partial(double_bookings, copy=copy) for copy in range(4)),
+        double_guests,
+        double_guests,
+        double_guests,
+        move_every_guest_to_the_next_booking,
+        cancel_every_booking,
+        move_bookings_to_one_departure,
+        delete_every_other_guest,
+        delete_bookings_with_guests,
+    ]
+    most_guests = 0
+    for step in steps:
+        await step(world, trips)
+        most_guests = max(most_guests, await Guest.all().count())
+
+        # then the tallies hold what counting the rows gives after each of them
+        await assert_tallies_match_recount()
+    # The last doubling of the guests inserted more rows than the kept plans take.
+    assert most_guests > 2 * PLANNED_PER_CALL_ABOVE
+
+
+async def test_tally_of_a_booking_inserted_with_guests(world, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite has no INSERT inside WITH")
+    await add_booking(seller=world.alpine, departure=world.departure, guests=[("A", "B")])
+
+    # when one statement inserts a copy of the booking and two guests of the copy
+    await execute(
+        "WITH copy AS (INSERT INTO booking (reference, status, channel, total_amount, currency, "
+        "created_at, customer_id, departure_id, seller_id) SELECT 'C-' || id, status, channel, "
+        "total_amount, currency, created_at, customer_id, departure_id, seller_id FROM booking "
+        "RETURNING id) "
+        "INSERT INTO guest (booking_id, first_name, last_name, email, phone, category, position) "
+        "SELECT id, 'Copied', 'Guest' || n, '', '', 'ADULT', n "
+        "FROM copy CROSS JOIN generate_series(1, 2) AS n"
+    )
+
+    # then the copy counts as one booking with two guests, beside the first
+    await assert_tallies_match_recount()
+    assert await tally_rows() == {
+        (world.activity.id, world.departure.starts_on, world.alpine.id, "CONFIRMED"): (2, 3)
+    }
+
+
+TALLY_CHANGES = (
+    "SELECT relname, n_tup_ins + n_tup_upd AS changes FROM pg_stat_xact_user_tables "
+    "WHERE relname IN ('activity_tally', 'supplier_tally') ORDER BY relname"
+)
+
+
+async def tally_changes(connection: Any) -> dict[str, int]:
+    """Count the rows written to each tally by this connection, as its statistics have them."""
+    _, rows = await connection.execute_query(TALLY_CHANGES)
+    return {row["relname"]: row["changes"] for row in rows}
+
+
+async def test_tally_row_updated_once_per_statement(world, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite's triggers count row by row, and it keeps no row versions to walk")
+    booking = await add_booking(seller=world.alpine, departure=world.departure, guests=[])
+
+    async with in_transaction() as connection:
+        # The statistics add up this connection's writes until they are flushed, so compare.
+        before = await tally_changes(connection)
+
+        # when 500 guests of one booking are inserted in one statement
+        await connection.execute_query(
+            "INSERT INTO guest (booking_id, first_name, last_name, email, phone, category, "
+            "position) SELECT $1, 'Bulk', 'Guest' || n, '', '', 'ADULT', n "
+            "FROM generate_series(1, 500) AS n",
+            [booking.id],
+        )
+
+        # then each tally changed its one row once
+        after = await tally_changes(connection)
+    tallies = ("activity_tally", "supplier_tally")
+    assert [after[table] - before.get(table, 0) for table in tallies] == [1, 1]
+    await assert_tallies_match_recount()
+
+
+ADD_TWO_GUESTS = (
+    "INSERT INTO guest (booking_id, first_name, last_name, email, phone, category, position) "
+    "VALUES ($1, 'Late', 'One', '', '', 'ADULT', 7), ($1, 'Late', 'Two', '', '', 'ADULT', 8)"
+)
+CANCEL = "UPDATE booking SET status = 'CANCELLED' WHERE id = $1"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(CANCEL, ADD_TWO_GUESTS, id="guests added during a cancel"),
+        pytest.param(ADD_TWO_GUESTS, CANCEL, id="cancel during an addition of guests"),
+    ],
+)
+async def test_tally_of_concurrent_cancel_and_guests(world, is_postgres, first, second):
+    if not is_postgres:
+        pytest.skip("SQLite lets one writer in at a time")
+    booking = await add_booking(
+        seller=world.alpine, departure=world.departure, guests=[("A", "B"), ("C", "D")]
+    )
+    first_written = asyncio.Event()
+
+    async def write_first() -> None:
+        async with in_transaction() as connection:
+            await connection.execute_query(first, [booking.id])
+            first_written.set()
+            # The second write starts meanwhile, and its trigger waits for this commit.
+            await asyncio.sleep(0.3)
+
+    async def write_second() -> None:
+        await first_written.wait()
+        async with in_transaction() as connection:
+            await connection.execute_query(second, [booking.id])
+
+    # when the second transaction writes the same booking before the first commits
+    await asyncio.gather(write_first(), write_second())
+
+    # then the tally has the four guests under the booking's last status
+    await assert_tallies_match_recount()
+    assert await tally_rows() == {
+        (world.activity.id, world.departure.starts_on, world.alpine.id, "CANCELLED"): (1, 4)
+    }
