@@ -15,7 +15,7 @@ NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
 
 
-# The URL-safe base64 alphabet, from the standard one.
+# Turns standard base64 into URL-safe base64: "+" becomes "-" and "/" becomes "_".
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 

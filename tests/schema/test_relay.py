@@ -25,6 +25,6 @@ def test_global_id_is_unpadded_urlsafe_base64(type_name: str) -> None:
 
 
 def test_global_id_uses_the_urlsafe_letters() -> None:
-    # ">" and "?" encode to the letters that the standard alphabet writes "+" and "/"
+    # Standard base64 writes these two IDs with "+" and "/".
     assert to_global_id(">>>", 1) == "Pj4-OjE"
     assert to_global_id("???", 1) == "Pz8_OjE"
