@@ -71,7 +71,8 @@ class GuestRow:
     phone: str
     category: GuestCategory
     checked_in_at: datetime | None
-    # The guest's booking on a guests page; None on a bookings page, which holds the guest.
+    # The guest's booking on a guests page. None on a bookings page, where the booking contains
+    # the guest.
     booking: "BookingRow | None" = None
 
 

@@ -187,7 +187,7 @@ async def test_tally_equals_a_recount_after_random_writes(world, rng_seed):
     trips = await Trips(world).build()
     await random_writes(world, trips, random.Random(rng_seed), steps=80)
 
-    # then the tallies hold what counting the rows gives, and no row went below zero
+    # then the tallies equal a recount of the rows, and no row went below zero
     await assert_tallies_match_recount()
 
 
@@ -510,7 +510,7 @@ async def test_tally_after_a_statement_of_many_rows(world, write, changes_tallie
     # when one statement writes many of their rows
     await write(world, trips)
 
-    # then the tallies hold what counting the rows gives
+    # then the tallies equal a recount of the rows
     await assert_tallies_match_recount()
     after = [await tally_rows(ActivityTally), await tally_rows(SupplierTally)]
     assert (after != before) is changes_tallies
@@ -557,15 +557,16 @@ async def test_tally_after_statements_of_hundreds_of_rows(world):
         delete_every_other_guest,
         delete_bookings_with_guests,
     ]
-    most_guests = 0
+    peak_guests = 0
     for step in steps:
         await step(world, trips)
-        most_guests = max(most_guests, await Guest.all().count())
+        peak_guests = max(peak_guests, await Guest.all().count())
 
-        # then the tallies hold what counting the rows gives after each of them
+        # then the tallies equal a recount of the rows after each of them
         await assert_tallies_match_recount()
-    # The last doubling of the guests inserted more rows than the kept plans take.
-    assert most_guests > 2 * PLANNED_PER_CALL_ABOVE
+    # The last doubling inserted more than PLANNED_PER_CALL_ABOVE guests, so the plans made per
+    # call ran too.
+    assert peak_guests > 2 * PLANNED_PER_CALL_ABOVE
 
 
 async def test_tally_of_a_booking_inserted_with_guests(world, is_postgres):
@@ -609,7 +610,8 @@ async def test_tally_row_updated_once_per_statement(world, is_postgres):
     booking = await add_booking(seller=world.alpine, departure=world.departure, guests=[])
 
     async with in_transaction() as connection:
-        # The statistics add up this connection's writes until they are flushed, so compare.
+        # pg_stat_xact_user_tables counts the writes of this transaction so far, so the test
+        # compares the counts before and after the insert.
         before = await tally_changes(connection)
 
         # when 500 guests of one booking are inserted in one statement
