@@ -110,13 +110,14 @@ class Booking(Node):
 
     @strawberry.field(description="The guests, in the order they were entered.")
     def guests(self, info: Info) -> list[Guest]:
+        # Each guest carries this booking, so that `guests { booking { ... } }` reads no row.
         if isinstance(self.row, BookingRow) and self.row.guests is not None:
-            return [Guest.from_page_row(row) for row in self.row.guests]
+            return [Guest.of_booking(row, self.row) for row in self.row.guests]
         return awaited_by_executor(self._load_guests(info))
 
     async def _load_guests(self, info: Info) -> list[Guest]:
         rows = await info.context.loaders.guests_by_booking_id.load(self.row.id)
-        return [Guest.from_row(row) for row in rows]
+        return [Guest.of_booking(row, self.row) for row in rows]
 
     @strawberry.field(description="Answers to the organization's per-booking questions.")
     async def answers(self, info: Info) -> list[CustomFieldAnswer]:

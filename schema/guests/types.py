@@ -63,6 +63,13 @@ class Guest(Node):
         return cls._build(row, row.booking)
 
     @classmethod
+    def of_booking(
+        cls, row: bookings.Guest | GuestRow, booking: bookings.Booking | BookingRow
+    ) -> "Guest":
+        """Build a guest listed under `booking`, which is then the guest's own booking."""
+        return cls._build(row, booking)
+
+    @classmethod
     def _build(
         cls, row: bookings.Guest | GuestRow, booking: bookings.Booking | BookingRow | None
     ) -> "Guest":

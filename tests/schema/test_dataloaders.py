@@ -163,3 +163,76 @@ async def test_departures_page_queries_independent_of_size(busy_world, count_que
     assert all(len(node["guests"]) == 2 for node in list_nodes(large, "departures"))
     assert hundred == one
     assert hundred <= MAX_QUERIES_PER_PAGE
+
+
+# Guests listed under a booking carry that booking, however deep the nesting goes.
+NESTED_BOOKINGS_PAGE = """
+query NestedBookings($first: Int!) {
+  bookings(first: $first, filter: {includePartners: true}) {
+    nodes {
+      reference
+      guests { booking { reference guests { booking { reference } } } }
+    }
+  }
+}
+"""
+
+NESTED_GUESTS_PAGE = """
+query NestedGuests($first: Int!) {
+  guests(first: $first, filter: {includePartners: true}) {
+    nodes { booking { reference guests { booking { reference guests { firstName } } } } }
+  }
+}
+"""
+
+
+def nested_references(booking: dict[str, Any]) -> set[str]:
+    """Collect the references of every booking nested under the guests of `booking`."""
+    found = set()
+    for guest in booking["guests"]:
+        nested = guest.get("booking")
+        if nested is None:
+            continue
+        found.add(nested["reference"])
+        if "guests" in nested:
+            found |= nested_references(nested)
+    return found
+
+
+async def test_nested_bookings_of_guests_queries_independent_of_size(busy_world, count_queries):
+    admin = busy_world.user("alpine", Role.ADMIN)
+
+    runs = [
+        await run_counted(count_queries, admin, NESTED_BOOKINGS_PAGE, {"first": size})
+        for size in PAGE_SIZES
+    ]
+
+    (one, small), (hundred, large) = runs
+    print(f"nested bookings page: {one} queries for 1 booking, {hundred} for 100")
+    assert len(list_nodes(small, "bookings")) == 1
+    nodes = list_nodes(large, "bookings")
+    assert len(nodes) == 100
+    assert all(nested_references(node) == {node["reference"]} for node in nodes)
+    assert hundred == one
+
+
+async def test_nested_guests_of_guest_bookings_queries_independent_of_size(
+    busy_world, count_queries
+):
+    admin = busy_world.user("alpine", Role.ADMIN)
+
+    runs = [
+        await run_counted(count_queries, admin, NESTED_GUESTS_PAGE, {"first": size})
+        for size in PAGE_SIZES
+    ]
+
+    (one, small), (hundred, large) = runs
+    print(f"nested guests page: {one} queries for 1 guest, {hundred} for 100")
+    assert len(list_nodes(small, "guests")) == 1
+    nodes = list_nodes(large, "guests")
+    assert len(nodes) == 100
+    for node in nodes:
+        booking = node["booking"]
+        assert nested_references(booking) == {booking["reference"]}
+        assert all(len(guest["booking"]["guests"]) == 2 for guest in booking["guests"])
+    assert hundred == one
