@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import orjson
 from tortoise.exceptions import ValidationError
@@ -80,10 +80,44 @@ class PageRequest:
                 )
 
 
+class Cursors(Sequence[str]):
+    """The cursors of a page's rows, each encoded when first read.
+
+    A page read through `nodes` needs only the cursors of its first and last rows.
+    """
+
+    __slots__ = ("_encoded", "_rows", "_scope", "_sort")
+
+    def __init__(self, sort: "SortKey", rows: Sequence[Any], scope: str) -> None:
+        self._sort = sort
+        self._rows = rows
+        self._scope = scope
+        self._encoded: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(len(self))[index]]
+        position = range(len(self))[index]
+        cursor = self._encoded.get(position)
+        if cursor is None:
+            cursor = encode_cursor(self._sort, self._rows[position], scope=self._scope)
+            self._encoded[position] = cursor
+        return cursor
+
+
 @dataclass(slots=True)
 class Page(Generic[RowT]):
     rows: list[RowT]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: bool
     has_previous_page: bool
     count: Count
@@ -247,9 +281,8 @@ async def _fetch(
         raise _invalid_cursor(cursor) from error
 
 
-def _cursors(queryset: QuerySet[ModelT], sort: SortKey, rows: Sequence[Any]) -> list[str]:
-    scope = queryset.model._meta.db_table
-    return [encode_cursor(sort, row, scope=scope) for row in rows]
+def _cursors(queryset: QuerySet[ModelT], sort: SortKey, rows: Sequence[Any]) -> Cursors:
+    return Cursors(sort, rows, queryset.model._meta.db_table)
 
 
 async def _page_forward(

@@ -74,11 +74,20 @@ class Edge(Generic[NodeT]):
     node: NodeT = strawberry.field(description="The row.")
 
 
+def _edges(root: "Connection[NodeT]") -> list[Edge[NodeT]]:
+    """Pair each row with its cursor; built only when a document asks for `edges`."""
+    return [Edge(cursor=c, node=n) for c, n in zip(root.cursors, root.nodes, strict=True)]
+
+
 @strawberry.type(description="One page of a list, in Relay's cursor connection shape.")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]] = strawberry.field(description="The rows with their cursors.")
+    edges: list[Edge[NodeT]] = strawberry.field(
+        resolver=_edges, description="The rows with their cursors."
+    )
     nodes: list[NodeT] = strawberry.field(description="The rows, without cursors.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more rows exist.")
+    # Encoded as they are read: a page read through `nodes` needs only the first and last.
+    cursors: strawberry.Private[Sequence[str]]
     count_rows: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="Number of rows matching the filter, across all pages.")
@@ -87,11 +96,9 @@ class Connection(Generic[NodeT]):
 
 
 def build_connection(page: Page[RowT], convert: Callable[[RowT], NodeT]) -> Connection[NodeT]:
-    nodes = [convert(row) for row in page.rows]
-    edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
     return Connection(
-        edges=edges,
-        nodes=nodes,
+        nodes=[convert(row) for row in page.rows],
+        cursors=page.cursors,
         page_info=PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
