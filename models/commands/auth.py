@@ -3,16 +3,19 @@
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import ValuesListQuery
 
 from models.access import Viewer
 from models.commands.validation import normalise_email
 from models.errors import ErrorCode, InputError, InputErrors
 from models.passwords import verify_password
+from models.queries.tuples import fetch_tuples_of
 from models.users import AccessToken, SignInThrottle, User, UserRole
 
 logger = logging.getLogger(__name__)
@@ -129,14 +132,18 @@ async def viewer_for_token(token: str) -> Viewer | None:
     """Return the viewer a bearer token signs in, or None when it is unknown, expired or revoked."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    now = datetime.now(UTC)
-    tokens = AccessToken.filter(
-        token_hash=hash_token(token),
-        revoked_at=None,
-        expires_at__gt=now,
-        user__is_active=True,
-    )
-    return _viewer_of(await tokens.values_list(*(f"user__{column}" for column in VIEWER_COLUMNS)))
+    rows = await fetch_tuples_of(_token_users, [hash_token(token), datetime.now(UTC)])
+    # Checked here rather than in the statement, whose only parameters are then the token and
+    # the time, so that its text is built once.
+    return _viewer_of([row[1:] for row in rows if row[0]])
+
+
+def _token_users(values: list[Any]) -> ValuesListQuery[Any]:
+    """Select whether the user is active and the viewer's columns, for the user whose unrevoked
+    token has the hash `values[0]` and expires after `values[1]`."""
+    token_hash, now = values
+    tokens = AccessToken.filter(token_hash=token_hash, revoked_at=None, expires_at__gt=now)
+    return tokens.values_list("user__is_active", *(f"user__{column}" for column in VIEWER_COLUMNS))
 
 
 async def viewer_for_user(user_id: int) -> Viewer | None:
@@ -156,7 +163,7 @@ VIEWER_COLUMNS = (
 )
 
 
-def _viewer_of(rows: list[tuple[Any, ...]]) -> Viewer | None:
+def _viewer_of(rows: Sequence[Sequence[Any]]) -> Viewer | None:
     if not rows:
         return None
     user_id, organization_id, time_zone, currency, _ = rows[0]

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet, ValuesListQuery
 
 from models.access import Viewer
@@ -26,7 +25,7 @@ from models.queries.bookings import (
     in_trip_start_order,
 )
 from models.queries.tally import tally_query
-from models.queries.tuples import fetch_tuples, fetch_tuples_where_in
+from models.queries.tuples import fetch_chosen, fetch_tuples_of
 
 
 @dataclass(slots=True)
@@ -158,8 +157,7 @@ def booking_row(values: Sequence[Any]) -> BookingRow:
 async def _fetch_page(page: QuerySet[Booking], ordering: Sequence[str]) -> list[BookingRow]:
     # The page is chosen by its own query and joined afterwards: joined first, the database
     # would join every matching booking before sorting and cutting the page.
-    joined = Booking.filter(id__in=Subquery(page.values("id"))).order_by(*ordering)
-    return [booking_row(values) for values in await fetch_tuples(joined.values_list(*PAGE_COLUMNS))]
+    return [booking_row(values) for values in await fetch_chosen(page, PAGE_COLUMNS, ordering)]
 
 
 def _guests_of(booking_ids: list[int]) -> ValuesListQuery[Any]:
@@ -173,7 +171,7 @@ def _guests_of(booking_ids: list[int]) -> ValuesListQuery[Any]:
 async def _add_guests(rows: list[BookingRow]) -> None:
     guests: dict[int, list[GuestRow]] = {row.id: [] for row in rows}
     if guests:
-        for values in await fetch_tuples_where_in(_guests_of, list(guests)):
+        for values in await fetch_tuples_of(_guests_of, list(guests)):
             guests[values[1]].append(GuestRow(*values))
     for row in rows:
         row.guests = guests[row.id]

@@ -1,15 +1,18 @@
 """`fetch_tuples` returns the values Tortoise's own `values_list` returns, on both backends."""
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from tortoise.expressions import Subquery
 
 from models.bookings import Booking, Guest
 from models.enums import BookingStatus
+from models.queries import tuples
 from models.queries.booking_page import GUEST_COLUMNS, PAGE_COLUMNS
-from models.queries.tuples import fetch_tuples, fetch_tuples_where_in
+from models.queries.tuples import _faster, fetch_chosen, fetch_tuples, fetch_tuples_of
 from tests.factories import World, add_booking
 
 
@@ -61,7 +64,7 @@ async def test_where_in_matches_tortoise(world: World):
     ids = [booking.id for booking in bookings]
 
     for chosen in ([ids[0]], [ids[1]], ids, [ids[1], ids[0]], [*ids, 10**9]):
-        fetched = await fetch_tuples_where_in(guests_of, chosen)
+        fetched = await fetch_tuples_of(guests_of, chosen)
         expected = await guests_of(chosen)
 
         assert [repr(tuple(row)) for row in fetched] == [repr(row) for row in expected]
@@ -73,4 +76,113 @@ def guests_named_ann(booking_ids: list[Any]) -> Any:
 
 async def test_where_in_refuses_a_query_with_other_parameters(world: World):
     with pytest.raises(ValueError, match="parameters are its values only"):
-        await fetch_tuples_where_in(guests_named_ann, [1, 2])
+        await fetch_tuples_of(guests_named_ann, [1, 2])
+
+
+TIMESTAMP_TEXTS = [
+    "2026-03-01 09:30:15.123456+00:00",
+    "2026-03-01T09:30:15+02:00",
+    "2026-03-01 09:30:15",
+    "2026-03-01T09:30:15Z",
+    "20260301T093015Z",
+]
+
+
+@pytest.mark.parametrize("text", TIMESTAMP_TEXTS)
+def test_timestamp_conversion_matches_tortoise(text: str):
+    field = Booking._meta.fields_map["created_at"]
+    parsed = datetime.fromisoformat(text)
+
+    for value in (text, parsed, None):
+        converted = _faster(field.to_python_value)(value)
+
+        assert repr(converted) == repr(field.to_python_value(value))
+
+
+@pytest.mark.parametrize("value", [*BookingStatus, *(status.value for status in BookingStatus)])
+def test_enum_conversion_matches_tortoise(value: Any):
+    field = Booking._meta.fields_map["status"]
+
+    converted = _faster(field.to_python_value)(value)
+
+    assert converted is field.to_python_value(value)
+
+
+def test_enum_conversion_of_an_unknown_value_fails_as_tortoise_does():
+    field = Booking._meta.fields_map["status"]
+
+    with pytest.raises(ValueError, match="'BOOKED' is not a valid BookingStatus"):
+        _faster(field.to_python_value)("BOOKED")
+
+
+def chosen_bookings(**filters: Any) -> Any:
+    return Booking.filter(**filters).order_by("-created_at", "-id").limit(5)
+
+
+def joined_bookings(chooser: Any, ordering: tuple[str, ...]) -> Any:
+    return (
+        Booking.filter(id__in=Subquery(chooser.values("id")))
+        .order_by(*ordering)
+        .values_list(*PAGE_COLUMNS)
+    )
+
+
+CHOOSERS: list[dict[str, Any]] = [
+    {},
+    {"seller_id__gt": 0},
+    {"status": BookingStatus.CANCELLED},
+    {"status": BookingStatus.CONFIRMED},
+    {"created_at__lt": datetime(2026, 6, 1, tzinfo=UTC)},
+    {"created_at__lt": datetime(2027, 6, 1, tzinfo=UTC)},
+    {"departure__activity__name__icontains": "a"},
+    {"reference": "none such"},
+]
+
+
+@pytest.mark.parametrize("ordering", [("-created_at", "-id"), ("reference", "id")])
+async def test_chosen_rows_match_the_joined_statement(world: World, ordering: tuple[str, ...]):
+    await add_bookings(world)
+
+    # Each chooser runs twice, so the second run reuses the statement built by the first.
+    for filters in [*CHOOSERS, *CHOOSERS]:
+        chooser = chosen_bookings(**filters)
+
+        fetched = await fetch_chosen(chooser, PAGE_COLUMNS, ordering)
+        expected = await joined_bookings(chooser, ordering)
+
+        assert [repr(tuple(row)) for row in fetched] == [repr(row) for row in expected]
+
+
+async def test_chosen_statements_are_reused_with_new_parameters(world: World, monkeypatch):
+    bookings = await add_bookings(world)
+    monkeypatch.setattr(tuples, "_chosen_statements", OrderedDict())
+
+    first = await fetch_chosen(Booking.filter(id=bookings[0].id), ("id",), ("id",))
+    second = await fetch_chosen(Booking.filter(id=bookings[1].id), ("id",), ("id",))
+
+    assert [row[0] for row in first] == [bookings[0].id]
+    assert [row[0] for row in second] == [bookings[1].id]
+    assert len(tuples._chosen_statements) == 1
+
+
+async def test_chosen_statements_keep_the_most_recent(world: World, monkeypatch):
+    await add_bookings(world)
+    monkeypatch.setattr(tuples, "CHOSEN_STATEMENTS_KEPT", 2)
+    monkeypatch.setattr(tuples, "_chosen_statements", OrderedDict())
+
+    # Three shapes of choosing statement, the first one used again last.
+    choosers = [
+        Booking.all(),
+        Booking.filter(status=BookingStatus.CANCELLED),
+        Booking.filter(seller_id=world.lakeside.id),
+        Booking.all(),
+    ]
+    for chooser in choosers:
+        fetched = await fetch_chosen(chooser, ("id",), ("id",))
+        assert [row[0] for row in fetched] == await chooser.order_by("id").values_list(
+            "id", flat=True
+        )
+
+    kept = [key[2] for key in tuples._chosen_statements]
+    assert len(kept) == 2
+    assert not any("status" in sql for sql in kept)
