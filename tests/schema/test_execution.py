@@ -16,7 +16,7 @@ import pytest
 import strawberry
 from strawberry.permission import BasePermission
 
-from schema.execution import ShortPathExecutionContext
+from schema.execution import ShortPathExecutionContext, _positional_shape
 
 
 @strawberry.enum
@@ -74,6 +74,10 @@ class Boom(Exception):
     pass
 
 
+def trace_of(info: strawberry.Info, root: "Leg") -> Trace:
+    return Trace(path=[str(key) for key in info.path.as_list()], source=root.name)
+
+
 @strawberry.type
 class Leg:
     name: str
@@ -86,6 +90,13 @@ class Leg:
     @strawberry.field
     def parent(self, root: "Leg") -> "Leg":
         return root
+
+    @strawberry.field
+    def trace_by_keyword(self, *, info: strawberry.Info) -> Trace:
+        return Trace(path=[str(key) for key in info.path.as_list()], source=self.name)
+
+    trace_info_first: Trace = strawberry.field(resolver=trace_of)
+    itself: "Leg" = strawberry.field(resolver=lambda root: root)
 
     @strawberry.field
     def broken(self) -> "Leg":
@@ -201,6 +212,9 @@ DOCUMENTS = {
     "async field between scalars": "{ items { size later name twin { later note } } }",
     "resolver with info": "{ legs { trace { path source } legs { trace { path } } } }",
     "resolver with root": "{ leg { parent { name parent { number } } } }",
+    "resolver with keyword info": "{ legs { traceByKeyword { path source } } }",
+    "resolver with info first": "{ legs { traceInfoFirst { path source } } }",
+    "resolver function of root": "{ leg { itself { name itself { number } } } }",
     "resolver raises, non-null": "{ legs { name broken { name } } }",
     "resolver raises, nullable": "{ leg { maybeBroken { name } number } }",
     "null for non-null object": "{ leg { name missing { name } } }",
@@ -296,3 +310,22 @@ async def test_short_path_reports_errors_at_their_path(document):
 
     assert short_path["errors"], "the document is meant to fail"
     assert all(error["path"] for error in short_path["errors"])
+
+
+def leg_resolver(name: str) -> Any:
+    return Leg.__strawberry_definition__.get_field(name).base_resolver  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("field", "shape"),
+    [
+        ("legs", ("source",)),
+        ("trace", ("source", "info")),
+        ("parent", ("source", "source")),
+        ("trace_by_keyword", None),
+        ("trace_info_first", ("info", "source")),
+        ("itself", ("source",)),
+    ],
+)
+def test_resolvers_are_called_by_position_where_they_can_be(field, shape):
+    assert _positional_shape(leg_resolver(field)) == shape
