@@ -23,7 +23,8 @@ def to_global_id(type_name: str, pk: int) -> strawberry.ID:
     # What `base64.urlsafe_b64encode` returns without its padding, in fewer calls: a page of
     # bookings builds about 500 IDs.
     raw = binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False)
-    return strawberry.ID(raw.translate(_URL_SAFE).rstrip(b"=").decode("ascii"))
+    # strawberry.ID is a NewType of str: calling it would cost a third of the function.
+    return raw.translate(_URL_SAFE).rstrip(b"=").decode("ascii")  # type: ignore[return-value]
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:
