@@ -205,11 +205,11 @@ _INFO = "info"
 
 
 def _positional_shape(resolver: Any) -> tuple[str, ...] | None:
-    """Return what each parameter of the resolver receives, in order, if every one can be passed
-    by position; None otherwise.
+    """Return what each parameter of the resolver receives, in order, or None if one cannot be
+    passed by position.
 
-    Most resolvers take `self`, or `self` and `info`. Passing those by position costs a third of
-    building the arguments the general way, on a field that runs once for each row of a page.
+    Most resolvers take `self`, or `self` and `info`. Passing those by position skips building a
+    list and a dict of arguments, on a field that runs once for each row of a page.
     """
     roles = {
         id(resolver.self_parameter): _SOURCE,

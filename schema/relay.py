@@ -76,7 +76,7 @@ class Edge(Generic[NodeT]):
 
 
 def _edges(root: "Connection[NodeT]") -> list[Edge[NodeT]]:
-    """Pair each row with its cursor; built only when a document asks for `edges`."""
+    """Pair each row with its cursor, only for a document that selects `edges`."""
     return [Edge(cursor=c, node=n) for c, n in zip(root.cursors, root.nodes, strict=True)]
 
 

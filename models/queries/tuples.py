@@ -33,8 +33,8 @@ _conversions: dict[tuple[Any, ...], Conversions] = {}
 _statements: dict[tuple[Any, ...], str] = {}
 
 # The SQL text and conversions of each statement that `fetch_chosen` runs, by its model, dialect,
-# choosing statement, columns and order, the most recently used last. The filters a list accepts
-# make a few hundred shapes of choosing statement; beyond this many the oldest is dropped.
+# choosing statement, columns and order, the least recently used first. Each combination of the
+# filters a list is given makes another choosing statement; past this many, the first is dropped.
 CHOSEN_STATEMENTS_KEPT = 1000
 _chosen_statements: OrderedDict[tuple[Any, ...], tuple[str, Conversions]] = OrderedDict()
 
@@ -53,8 +53,8 @@ async def fetch_tuples_of(
     """Run the query `build(values)`, whose only parameters are `values`, as `fetch_tuples` does.
 
     The SQL text depends only on how many values there are, so it is built once for each number.
-    Tortoise builds the text of a statement anew for each run: for the guests of 100 bookings
-    that took about 2% of the page's CPU time, and for signing a request in most of its cost.
+    Tortoise builds the text of a statement anew for each run. That took about 2% of the CPU
+    time of a page of 100 bookings for its guests statement, and most of the time of signing in.
     """
     query = build(values)
     database = _database_of(query)

@@ -108,7 +108,7 @@ def test_enum_conversion_matches_tortoise(value: Any):
     assert converted is field.to_python_value(value)
 
 
-def test_enum_conversion_of_an_unknown_value_fails_as_tortoise_does():
+def test_enum_conversion_rejects_unknown_value():
     field = Booking._meta.fields_map["status"]
 
     with pytest.raises(ValueError, match="'BOOKED' is not a valid BookingStatus"):
@@ -183,6 +183,6 @@ async def test_chosen_statements_keep_the_most_recent(world: World, monkeypatch)
             "id", flat=True
         )
 
-    kept = [key[2] for key in tuples._chosen_statements]
-    assert len(kept) == 2
-    assert not any("status" in sql for sql in kept)
+    kept_statements = [key[2] for key in tuples._chosen_statements]
+    assert len(kept_statements) == 2
+    assert not any("status" in sql for sql in kept_statements)

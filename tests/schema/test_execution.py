@@ -327,5 +327,5 @@ def leg_resolver(name: str) -> Any:
         ("itself", ("source",)),
     ],
 )
-def test_resolvers_are_called_by_position_where_they_can_be(field, shape):
+def test_positional_shape_of_resolvers(field, shape):
     assert _positional_shape(leg_resolver(field)) == shape
