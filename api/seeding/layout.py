@@ -270,17 +270,20 @@ async def _create_timetable(
                 )
             )
             for starts_at in starts[template.name]:
+                starts_on = local_date(starts_at, organization.time_zone)
                 departures.append(
                     Departure(
                         id=next_departure_id,
                         activity_id=next_activity_id,
                         starts_at=starts_at,
                         ends_at=starts_at + template.duration,
-                        starts_on=local_date(starts_at, organization.time_zone),
+                        starts_on=starts_on,
                         capacity=template.capacity,
                     )
                 )
-                slots.append(DepartureSlot(len(slots), next_departure_id, template, starts_at))
+                slots.append(
+                    DepartureSlot(len(slots), next_departure_id, template, starts_at, starts_on)
+                )
                 next_departure_id += 1
             next_activity_id += 1
 

@@ -3,7 +3,7 @@
 import random
 from array import array
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from api.seeding import SeedError, seeded_random
@@ -49,6 +49,8 @@ class DepartureSlot:
     id: int
     template: ActivityTemplate
     starts_at: datetime
+    # The local trip date, which each booking on the departure carries too.
+    starts_on: date
 
 
 @dataclass(slots=True)

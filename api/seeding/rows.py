@@ -207,6 +207,8 @@ def _booking(plan: BookingPlan, customer_id: int) -> Booking:
         currency=plan.seller.currency,
         created_at=plan.created_at,
         cancelled_at=plan.cancelled_at,
+        # Written as the trigger would set it, so that SQLite's trigger needs no second write.
+        trip_starts_on=plan.departure.starts_on,
     )
 
 

@@ -6,20 +6,24 @@ with its booking, the booking's buyer, departure and activity, in one statement.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pypika_tortoise.context import SqlContext
+from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models.access import Viewer
 from models.bookings import Guest
+from models.dates import DateRange
 from models.enums import GuestCategory
-from models.pagination import Page, PageRequest, SortKey, SortValueKind, paginate_rows
+from models.pagination import Fetch, Page, PageRequest, SortKey, SortValueKind, paginate_rows
 from models.queries.booking_page import GUEST_COLUMNS, PAGE_COLUMNS, GuestRow, booking_row
 from models.queries.bookings import BookingFilter, booking_conditions, in_trip_start_order
 from models.queries.tally import sets_only, tally_query
-from models.queries.tuples import fetch_chosen
+from models.queries.tuples import fetch_chosen, fetch_tuples
 from models.queries.visibility import visible_booking_condition
 
 
@@ -59,6 +63,12 @@ _BOOKING = len(GUEST_COLUMNS)
 
 # The tallies count guests per booking filter alone, not per category or check-in.
 GUEST_TALLY_FIELDS = frozenset({"booking"})
+
+# A guests page in booking-date order whose trip dates span at most this many days is chosen
+# per trip date and merged (`_fetch_page_per_trip_date`). Each day costs one branch of the
+# statement, which reads up to a page of guests from the index on the booking's trip date and
+# booking date. A longer range is chosen by one sort of its guests.
+MAX_MERGED_TRIP_DATES = 31
 
 
 def guests_query(viewer: Viewer, guest_filter: GuestFilter) -> QuerySet[Guest]:
@@ -114,6 +124,22 @@ async def _fetch_page(page: QuerySet[Guest], ordering: Sequence[str]) -> list[Gu
     return [_guest_row(values) for values in await fetch_chosen(page, GUEST_PAGE_COLUMNS, ordering)]
 
 
+def merged_trip_dates(guest_filter: GuestFilter, sort: GuestSort) -> list[date]:
+    """Return the trip dates whose pages `list_guests` merges, or none for one plain statement.
+
+    A page in booking-date order of a few trip dates reads, for each date, the bookings from the
+    index on (trip_starts_on, created_at, id) in booking-date order and stops after a page of
+    guests. Chosen in one statement, it would read and sort every guest of the range.
+    """
+    trip_date = guest_filter.booking.trip_date
+    if sort is not GuestSort.BOOKING_DATE or trip_date.start is None or trip_date.end is None:
+        return []
+    days = (trip_date.end - trip_date.start).days + 1
+    if not 0 < days <= MAX_MERGED_TRIP_DATES:
+        return []
+    return [trip_date.start + timedelta(days=day) for day in range(days)]
+
+
 async def list_guests(
     viewer: Viewer,
     guest_filter: GuestFilter,
@@ -126,12 +152,89 @@ async def list_guests(
         sort_key = sort_key.reversed()
     queryset = guests_query(viewer, guest_filter)
     ordered = queryset
+    fetch: Fetch[Guest, GuestRow] = _fetch_page
     if sort is GuestSort.TRIP_START:
         ordered = in_trip_start_order(queryset, guest_filter.booking.trip_date, path="booking__")
+
+    trip_dates = merged_trip_dates(guest_filter, sort)
+    if trip_dates:
+        # Each branch matches its one trip date on the booking's copy, so the range itself is
+        # left out; the count keeps the whole filter.
+        all_dates = replace(guest_filter.booking, trip_date=DateRange())
+        ordered = guests_query(viewer, replace(guest_filter, booking=all_dates))
+        fetch = _page_per_trip_date(trip_dates)
+
     return await paginate_rows(
         ordered,
         sort_key,
         page,
-        _fetch_page,
+        fetch,
         count=lambda: count_guests(viewer, guest_filter),
     )
+
+
+def _page_per_trip_date(trip_dates: list[date]) -> Fetch[Guest, GuestRow]:
+    async def fetch(page: QuerySet[Guest], ordering: Sequence[str]) -> list[GuestRow]:
+        joined = Guest.filter(id__in=_TripDatePages(page, trip_dates, ordering))
+        return [
+            _guest_row(values)
+            for values in await fetch_tuples(
+                joined.order_by(*ordering).values_list(*GUEST_PAGE_COLUMNS)
+            )
+        ]
+
+    return fetch
+
+
+class _TripDate(Term):
+    """A trip date parameter whose value is set before each rendering of the statement."""
+
+    def __init__(self, day: date) -> None:
+        super().__init__()
+        self.day = day
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        return str(ValueWrapper(self.day).get_sql(ctx))
+
+
+class _TripDatePages(Term):
+    """Select the ids of a page merged from the pages of each trip date.
+
+    `page` is the page's query over every trip date, already ordered and limited. It is built
+    once with the trip date as a parameter and written once per date, each in a subselect of its
+    own: SQLite takes neither ORDER BY nor LIMIT on a part of a UNION ALL, nor parentheses
+    around one. The merged rows are ordered and limited once more. Tortoise has no UNION, so
+    this writes the statement around the branches that Tortoise builds; every value in it stays
+    a parameter, which is why the text it puts together is safe (S608 below).
+    """
+
+    def __init__(self, page: QuerySet[Guest], trip_dates: list[date], ordering: Sequence[str]):
+        super().__init__()
+        self.trip_date = _TripDate(trip_dates[0])
+        branch = page.filter(booking__trip_starts_on=self.trip_date)
+        self.branch = branch.values("id", "booking__created_at")
+        self.branch._choose_db_if_not_chosen()
+        self.branch._make_query()
+        self.trip_dates = trip_dates
+        self.ordering = ordering
+        self.limit = page._limit
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        quote = ctx.quote_char or ""
+        merged = " UNION ALL ".join(self._branches(ctx, quote))
+        orders = ",".join(
+            f"{quote}{name.removeprefix('-')}{quote} {'DESC' if name.startswith('-') else 'ASC'}"
+            for name in self.ordering
+        )
+        limit = ValueWrapper(self.limit).get_sql(ctx)
+        query = f"SELECT {quote}id{quote} FROM ({merged}) {quote}trip_dates{quote}"  # noqa: S608
+        return f"({query} ORDER BY {orders} LIMIT {limit})"
+
+    def _branches(self, ctx: SqlContext, quote: str) -> list[str]:
+        branches = []
+        for number, day in enumerate(self.trip_dates):
+            self.trip_date.day = day
+            branch = self.branch.query.get_sql(ctx.copy(subquery=True, with_alias=False))
+            alias = f"{quote}trip_date_{number}{quote}"
+            branches.append(f"SELECT * FROM {branch} {alias}")  # noqa: S608
+        return branches
