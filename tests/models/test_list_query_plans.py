@@ -6,6 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise import connections
 
 from models.catalog import Activity
 from models.dates import DateRange
@@ -184,3 +185,91 @@ async def test_bookings_by_trip_start_filter_day(world: World) -> None:
     # then only that departure's booking is listed and counted
     assert [booking.departure_id for booking in page.rows] == [world.departure.id]
     assert await page.count() == 1
+
+
+async def sqlite_plan_rows(query: str, values: list[Any]) -> list[str]:
+    _, rows = await connections.get("default").execute_query(f"EXPLAIN QUERY PLAN {query}", values)
+    return [row["detail"] for row in rows]
+
+
+@pytest.mark.parametrize("include_partners", [False, True], ids=["own", "partners"])
+@pytest.mark.parametrize("page_number", [1, 2], ids=["first page", "next page"])
+async def test_guests_by_booking_date_read_per_trip_date(
+    world: World,
+    is_postgres: bool,
+    statement_log: StatementLog,
+    include_partners: bool,
+    page_number: int,
+) -> None:
+    if is_postgres:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on its statistics")
+    # given bookings on two days of a week, listed newest booking first
+    admin = world.user("alpine", Role.ADMIN)
+    for departure in (world.departure, world.other_departure):
+        await add_booking(
+            seller=world.alpine, departure=departure, guests=[("Ann", "Lee"), ("Bo", "Ng")]
+        )
+    viewer = await viewer_for(admin)
+    week = DateRange(date(2026, 7, 13), date(2026, 7, 19))
+    guest_filter = GuestFilter(
+        booking=BookingFilter(trip_date=week, include_partners=include_partners)
+    )
+    request = PageRequest(first=1)
+    if page_number == 2:
+        first = await list_guests(viewer, guest_filter, GuestSort.BOOKING_DATE, True, request)
+        request = PageRequest(first=1, after=first.cursors[0])
+    statement_log.statements.clear()
+
+    # when the page is read
+    await list_guests(viewer, guest_filter, GuestSort.BOOKING_DATE, True, request)
+
+    # then SQLite reads each of the 7 trip dates from the index on the booking's trip date and
+    # booking date, in booking-date order: it sorts only guests of bookings made at the same
+    # instant, then the up to 7 pages it merges, then the chosen rows. No table is read whole.
+    query, values = page_statement(statement_log, "guest")
+    plan = await sqlite_plan_rows(query, values)
+    per_trip_date = [
+        line
+        for line in plan
+        if re.fullmatch(
+            r"SEARCH guest__booking USING INDEX idx_booking_trip_st_a64fd2 \(trip_starts_on=\?.*",
+            line,
+        )
+    ]
+    assert len(per_trip_date) == 7, plan
+    assert plan.count("USE TEMP B-TREE FOR RIGHT PART OF ORDER BY") == 7, plan
+    assert plan.count("USE TEMP B-TREE FOR ORDER BY") == 2, plan
+    scans = [line for line in plan if line.startswith("SCAN ")]
+    assert all(re.fullmatch(r"SCAN trip_date(s|_\d+)", line) for line in scans), plan
+
+
+OTHER_PAGES = [
+    pytest.param(GuestSort.TRIP_START, DateRange(date(2026, 7, 13), date(2026, 7, 19)), id="week"),
+    pytest.param(GuestSort.LAST_NAME, DateRange(date(2026, 7, 13), date(2026, 7, 19)), id="name"),
+    pytest.param(GuestSort.BOOKING_DATE, DateRange(date(2026, 7, 1), None), id="open range"),
+    pytest.param(GuestSort.BOOKING_DATE, DateRange(date(2026, 7, 1), date(2026, 8, 31)), id="long"),
+    pytest.param(GuestSort.TRIP_START, DateRange(), id="no filter"),
+]
+
+
+@pytest.mark.parametrize(("sort", "trip_date"), OTHER_PAGES)
+async def test_other_guests_pages_leave_the_trip_date_index(
+    world: World,
+    is_postgres: bool,
+    statement_log: StatementLog,
+    sort: GuestSort,
+    trip_date: DateRange,
+) -> None:
+    if is_postgres:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on its statistics")
+    await add_booking(seller=world.alpine, departure=world.departure)
+    viewer = await viewer_for(world.user("alpine", Role.ADMIN))
+    guest_filter = GuestFilter(booking=BookingFilter(trip_date=trip_date))
+
+    page = await list_guests(viewer, guest_filter, sort, True, PageRequest(first=5))
+    await page.count()
+
+    # then no statement of the page or its count reads the index on the booking's trip date
+    for query, values in statement_log.statements:
+        if query.startswith("SELECT"):
+            assert "idx_booking_trip_st" not in await sqlite_plan(query, values), query
