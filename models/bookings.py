@@ -41,7 +41,7 @@ class Booking(Model):
     currency = fields.CharField(max_length=3)
     created_at = fields.DatetimeField(db_index=True)
     cancelled_at = fields.DatetimeField(null=True)
-    # The trip date: the departure's `starts_on`, copied so that one index holds the trip date
+    # The trip date: the departure's `starts_on`, copied so that one index contains the trip date
     # and the booking date together (see Meta.indexes). Triggers keep it equal to the
     # departure's on every write (migration 0008); it is null only inside the statement that
     # inserts a booking on SQLite, whose trigger fills it after the row.

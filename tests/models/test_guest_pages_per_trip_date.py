@@ -1,6 +1,6 @@
 """Guests pages in booking-date order over a few trip dates, merged from one page per trip date.
 
-Every merged page must hold exactly the rows, cursors and page flags of the one plain statement
+Every merged page must contain exactly the rows, cursors and page flags of the one plain statement
 that chooses the page from all the range's guests, which is what `list_guests` runs when
 MAX_MERGED_TRIP_DATES is 0.
 """
@@ -163,7 +163,7 @@ async def test_merged_pages_equal_the_plain_statement(
         await assert_same_pages(viewer, guest_filter, monkeypatch)
 
 
-async def test_merged_pages_cross_trip_dates_in_booking_date_order(trip_world: World) -> None:
+async def test_merged_pages_mix_trip_dates(trip_world: World) -> None:
     # given guests on three trip dates, booked in an order that interleaves the dates
     viewer = await viewer_for(trip_world.user("alpine", Role.ADMIN))
     guest_filter = GuestFilter(booking=BookingFilter(trip_date=days(0, 2), include_partners=True))
@@ -171,7 +171,7 @@ async def test_merged_pages_cross_trip_dates_in_booking_date_order(trip_world: W
     # when the pages are read newest booking first
     pages = await walk(viewer, guest_filter, True, backward=False)
 
-    # then one page holds guests of several trip dates, newest booking first, ties by id
+    # then one page contains guests of several trip dates, newest booking first, ties by id
     rows = await Guest.filter(id__in=[guest for page in pages for guest in page[0]]).values_list(
         "id", "booking__created_at", "booking__departure__starts_on"
     )
@@ -196,7 +196,7 @@ async def test_merged_pages_cross_trip_dates_in_booking_date_order(trip_world: W
         pytest.param(GuestSort.LAST_NAME, days(0, 6), False, id="a week by last name"),
     ],
 )
-async def test_pages_merged_only_for_a_short_range_by_booking_date(
+async def test_merge_only_short_booking_date_ranges(
     trip_world: World,
     statement_log: StatementLog,
     sort: GuestSort,
@@ -240,7 +240,7 @@ def _ids(rows: list[Any]) -> list[int]:
     return [row.id for row in rows]
 
 
-async def test_merged_page_of_a_range_without_guests_is_empty(trip_world: World) -> None:
+async def test_merged_page_of_empty_range(trip_world: World) -> None:
     viewer = await viewer_for(trip_world.user("alpine", Role.ADMIN))
     guest_filter = GuestFilter(booking=BookingFilter(trip_date=days(20, 26)))
 

@@ -224,7 +224,7 @@ async def test_guests_by_booking_date_read_per_trip_date(
     await list_guests(viewer, guest_filter, GuestSort.BOOKING_DATE, True, request)
 
     # then SQLite reads each of the 7 trip dates from the index on the booking's trip date and
-    # booking date, in booking-date order: it sorts only guests of bookings made at the same
+    # booking date, in booking-date order. It sorts only the guests of bookings made at the same
     # instant, then the up to 7 pages it merges, then the chosen rows. No table is read whole.
     query, values = page_statement(statement_log, "guest")
     plan = await sqlite_plan_rows(query, values)

@@ -1,7 +1,7 @@
 """The trip date copied onto each booking: equal to its departure's `starts_on` after any write.
 
 Triggers keep it (models/migrations/0008_booking_trip_date.py), so the tests write through the
-ORM, the commands and plain SQL, and never set the copy themselves unless to break it.
+ORM, the commands and plain SQL, and set the copy themselves only to write a wrong date.
 """
 
 import asyncio
@@ -60,7 +60,7 @@ async def test_copy_of_another_date_corrected_on_insert(world: World) -> None:
         trip_starts_on=date(2030, 1, 1),
     )
 
-    # then it holds the departure's date
+    # then it contains the departure's date
     assert await stale_copies() == []
     assert await Booking.get(reference="WRONG-1").values_list("trip_starts_on", flat=True) == (
         world.departure.starts_on
