@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise import connections
 
+from models.access import Viewer
 from models.catalog import Activity
 from models.dates import DateRange
 from models.enums import Role
@@ -33,6 +34,24 @@ def page_chooser(query: str, table: str) -> str:
     chooser = re.search(pattern.replace("TABLE", table), query)
     assert chooser is not None, query
     return chooser.group(1)
+
+
+async def book_both_departures(world: World) -> None:
+    for departure in (world.departure, world.other_departure):
+        await add_booking(
+            seller=world.alpine, departure=departure, guests=[("Ann", "Lee"), ("Bo", "Ng")]
+        )
+
+
+async def page_request(
+    viewer: Viewer, guest_filter: GuestFilter, sort: GuestSort, page_number: int
+) -> PageRequest:
+    """Return the request of the first page of one guest, or of the page after it."""
+    request = PageRequest(first=1)
+    if page_number == 2:
+        first = await list_guests(viewer, guest_filter, sort, False, request)
+        request = PageRequest(first=1, after=first.cursors[0])
+    return request
 
 
 def test_trip_start_bounds_cover_every_time_zone() -> None:
@@ -104,19 +123,12 @@ async def test_guests_by_trip_start_sort_no_full_table(
     if is_postgres:
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on its statistics")
     # given bookings on two departures, listed by trip start
-    admin = world.user("alpine", Role.ADMIN)
-    for departure in (world.departure, world.other_departure):
-        await add_booking(
-            seller=world.alpine, departure=departure, guests=[("Ann", "Lee"), ("Bo", "Ng")]
-        )
-    viewer = await viewer_for(admin)
+    await book_both_departures(world)
+    viewer = await viewer_for(world.user("alpine", Role.ADMIN))
     guest_filter = GuestFilter(
         booking=BookingFilter(trip_date=trip_date, include_partners=include_partners)
     )
-    request = PageRequest(first=1)
-    if page_number == 2:
-        first = await list_guests(viewer, guest_filter, GuestSort.TRIP_START, False, request)
-        request = PageRequest(first=1, after=first.cursors[0])
+    request = await page_request(viewer, guest_filter, GuestSort.TRIP_START, page_number)
     statement_log.statements.clear()
 
     # when the page is read
@@ -204,27 +216,20 @@ async def test_guests_by_booking_date_read_per_trip_date(
     if is_postgres:
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on its statistics")
     # given bookings on two days of a week, listed newest booking first
-    admin = world.user("alpine", Role.ADMIN)
-    for departure in (world.departure, world.other_departure):
-        await add_booking(
-            seller=world.alpine, departure=departure, guests=[("Ann", "Lee"), ("Bo", "Ng")]
-        )
-    viewer = await viewer_for(admin)
+    await book_both_departures(world)
+    viewer = await viewer_for(world.user("alpine", Role.ADMIN))
     week = DateRange(date(2026, 7, 13), date(2026, 7, 19))
     guest_filter = GuestFilter(
         booking=BookingFilter(trip_date=week, include_partners=include_partners)
     )
-    request = PageRequest(first=1)
-    if page_number == 2:
-        first = await list_guests(viewer, guest_filter, GuestSort.BOOKING_DATE, True, request)
-        request = PageRequest(first=1, after=first.cursors[0])
+    request = await page_request(viewer, guest_filter, GuestSort.BOOKING_DATE, page_number)
     statement_log.statements.clear()
 
     # when the page is read
-    await list_guests(viewer, guest_filter, GuestSort.BOOKING_DATE, True, request)
+    await list_guests(viewer, guest_filter, GuestSort.BOOKING_DATE, False, request)
 
     # then SQLite reads each of the 7 trip dates from the index on the booking's trip date and
-    # booking date, in booking-date order. It sorts only the guests of bookings made at the same
+    # booking date, oldest booking first. It sorts only the guests of bookings made at the same
     # instant, then the up to 7 pages it merges, then the chosen rows. No table is read whole.
     query, values = page_statement(statement_log, "guest")
     plan = await sqlite_plan_rows(query, values)

@@ -31,6 +31,22 @@ async def stale_copies() -> list[tuple[int, date | None, date]]:
     return [row for row in rows if row[1] != row[2]]
 
 
+def new_booking(reference: str, departure: Departure, like: Booking, **fields: Any) -> Booking:
+    """Return an unsaved booking on `departure` with the seller and customer of `like`."""
+    return Booking(
+        reference=reference,
+        seller_id=like.seller_id,
+        departure_id=departure.id,
+        customer_id=like.customer_id,
+        status=BookingStatus.CONFIRMED,
+        channel=BookingChannel.BACK_OFFICE,
+        total_amount=Decimal("10.00"),
+        currency="CHF",
+        created_at=datetime(2026, 5, 1, tzinfo=UTC),
+        **fields,
+    )
+
+
 async def execute(sql: str, values: list[Any] | None = None) -> None:
     await connections.get("default").execute_query(sql, values)
 
@@ -47,18 +63,7 @@ async def test_copy_of_another_date_corrected_on_insert(world: World) -> None:
     # when a booking is inserted with a trip date that is not its departure's
     booking = await add_booking(seller=world.alpine, departure=world.departure)
     await Booking.filter(id=booking.id).delete()
-    await Booking.create(
-        reference="WRONG-1",
-        seller_id=world.alpine.id,
-        departure_id=world.departure.id,
-        customer_id=booking.customer_id,
-        status=BookingStatus.CONFIRMED,
-        channel=BookingChannel.BACK_OFFICE,
-        total_amount=Decimal("10.00"),
-        currency="CHF",
-        created_at=datetime(2026, 5, 1, tzinfo=UTC),
-        trip_starts_on=date(2030, 1, 1),
-    )
+    await new_booking("WRONG-1", world.departure, booking, trip_starts_on=date(2030, 1, 1)).save()
 
     # then it contains the departure's date
     assert await stale_copies() == []
@@ -145,17 +150,7 @@ async def test_copy_of_bookings_created_in_bulk(world: World) -> None:
 
     await Booking.bulk_create(
         [
-            Booking(
-                reference=f"BULK-{n}",
-                seller_id=world.alpine.id,
-                departure_id=(world.departure, world.other_departure)[n % 2].id,
-                customer_id=booking.customer_id,
-                status=BookingStatus.CONFIRMED,
-                channel=BookingChannel.BACK_OFFICE,
-                total_amount=Decimal("10.00"),
-                currency="CHF",
-                created_at=datetime(2026, 5, 1, tzinfo=UTC),
-            )
+            new_booking(f"BULK-{n}", (world.departure, world.other_departure)[n % 2], booking)
             for n in range(6)
         ]
     )
