@@ -7,7 +7,7 @@ gets a label, so the expected outcome of each case reads like the role matrix.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -665,3 +665,60 @@ async def test_agent_sees_customer_figures_of_own_bookings_only(world):
         }
     }
     assert cancelled.data == {"customers": {"nodes": []}}
+
+
+AGENT_CUSTOMER_PAGE = """
+query Customers($after: String, $orderBy: CustomerOrder) {
+  customers(first: 1, after: $after, orderBy: $orderBy) {
+    edges { cursor node { email } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "direction", "expected"),
+    [
+        ("LAST_BOOKING_AT", "DESC", ["a", "c", "b"]),
+        ("FIRST_BOOKING_AT", "ASC", ["c", "a", "b"]),
+        ("BOOKING_COUNT", "DESC", ["c", "a", "b"]),
+    ],
+)
+async def test_agent_customer_cursors_follow_list_order(world, field, direction, expected):
+    # An agent reads the figures of its own bookings, but the list is ordered by the
+    # organization's figures. Cursors must contain those, or the next page starts elsewhere.
+    agent = world.user("alpine", Role.AGENT)
+    employee = world.user("alpine", Role.EMPLOYEE)
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    for email, created_by, hours in (
+        ("a", agent, 1),
+        ("b", agent, 5),
+        ("c", employee, 0),
+        ("a", employee, 10),
+        ("a", employee, 11),
+        ("c", agent, 3),
+        ("c", employee, 8),
+    ):
+        await add_booking(
+            seller=world.alpine,
+            departure=world.departure,
+            created_by=created_by,
+            buyer_email=f"{email}@example.com",
+            created_at=start + timedelta(hours=hours),
+        )
+
+    seen: list[str] = []
+    variables: dict[str, Any] = {"orderBy": {"field": field, "direction": direction}}
+    for _ in range(len(expected) + 1):
+        result = await execute(agent, AGENT_CUSTOMER_PAGE, variables)
+        assert result.errors == []
+        assert result.data is not None
+        page = result.data["customers"]
+        seen += [edge["node"]["email"].split("@")[0] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        assert page["edges"][-1]["cursor"] == page["pageInfo"]["endCursor"]
+        variables["after"] = page["pageInfo"]["endCursor"]
+
+    assert seen == expected
