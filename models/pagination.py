@@ -83,19 +83,21 @@ class PageRequest:
 class Cursors(Sequence[str]):
     """The cursors of a page's rows, each encoded when first read.
 
-    A page read through `nodes` needs only the cursors of its first and last rows.
+    A page read through `nodes` needs only the cursors of its first and last rows. The positions
+    are read from the rows at once, because a list may change its rows' values after choosing
+    them, as the customers list does for an agent's own figures.
     """
 
-    __slots__ = ("_encoded", "_rows", "_scope", "_sort")
+    __slots__ = ("_encoded", "_positions", "_scope", "_sort")
 
     def __init__(self, sort: "SortKey", rows: Sequence[Any], scope: str) -> None:
         self._sort = sort
-        self._rows = rows
+        self._positions = [(sort.read(row), row.id) for row in rows]
         self._scope = scope
         self._encoded: dict[int, str] = {}
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._positions)
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -109,7 +111,8 @@ class Cursors(Sequence[str]):
         position = range(len(self))[index]
         cursor = self._encoded.get(position)
         if cursor is None:
-            cursor = encode_cursor(self._sort, self._rows[position], scope=self._scope)
+            value, row_id = self._positions[position]
+            cursor = _encode_position(self._sort, value, row_id, self._scope)
             self._encoded[position] = cursor
         return cursor
 
@@ -130,10 +133,13 @@ def _order_name(sort: SortKey, scope: str) -> str:
 
 def encode_cursor(sort: SortKey, row: Any, *, scope: str = "") -> str:
     """Encode the position of `row`, tagged with the list (`scope`) and order it belongs to."""
-    value = sort.read(row)
+    return _encode_position(sort, sort.read(row), row.id, scope)
+
+
+def _encode_position(sort: SortKey, value: Any, row_id: int, scope: str) -> str:
     if isinstance(value, datetime | date | Decimal):
         value = str(value) if isinstance(value, Decimal) else value.isoformat()
-    raw = orjson.dumps([_order_name(sort, scope), value, row.id])
+    raw = orjson.dumps([_order_name(sort, scope), value, row_id])
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
