@@ -43,8 +43,8 @@ class Booking(Model):
     cancelled_at = fields.DatetimeField(null=True)
     # The trip date: the departure's `starts_on`, copied so that one index contains the trip date
     # and the booking date together (see Meta.indexes). Triggers keep it equal to the
-    # departure's on every write (migration 0008); it is null only inside the statement that
-    # inserts a booking on SQLite, whose trigger fills it after the row.
+    # departure's on every write (migration 0008). It is null only inside the statement that
+    # inserts a booking on SQLite, because SQLite's trigger fills it after the row is written.
     trip_starts_on = fields.DateField(null=True)
 
     buyer: fields.BackwardOneToOneRelation["Buyer"]

@@ -229,8 +229,8 @@ async def _insert_booking(
             total_amount=booking.total_amount,
             currency=viewer.currency,
             created_at=now,
-            # The database sets it from the departure in any case (migration 0008); written
-            # here, SQLite's trigger needs no second write and the returned booking has it.
+            # The database sets it from the departure in any case (migration 0008). Written
+            # here, it spares SQLite's trigger a second write and the returned booking has it.
             trip_starts_on=departure.starts_on,
         )
         await Buyer.create(
