@@ -258,8 +258,26 @@ class SelectedField:
     plan: FieldPlan | None
 
 
-# Completed values that are never awaitable, so the check can be skipped.
-_PLAIN_RESULTS = frozenset({dict, list, type(None)})
+# Classes whose instances are never awaitable, so the check is skipped for them: completed
+# values and, once first seen, each Strawberry type that resolvers return.
+_plain_classes: set[type] = {dict, list, tuple, type(None), bool, str, int, float}
+
+_DEFAULT_ATTRIBUTE_LOOKUP: Any = object.__getattribute__
+
+
+def _never_awaitable(value_class: type) -> bool:
+    """Return whether no instance of a Strawberry type can be awaited.
+
+    graphql-core looks for an `__await__` attribute on the value. On an instance of a class that
+    has none and no attribute lookup of its own, it would only find one set on the instance
+    itself, which `await` ignores.
+    """
+    return (
+        hasattr(value_class, "__strawberry_definition__")
+        and not hasattr(value_class, "__await__")
+        and not hasattr(value_class, "__getattr__")
+        and value_class.__getattribute__ is _DEFAULT_ATTRIBUTE_LOOKUP
+    )
 
 
 class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -275,11 +293,11 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self.selections: dict[
             tuple[GraphQLObjectType, int], tuple[GroupedFieldSet, list[SelectedField]]
         ] = {}
-        # The subfields of each object field without `@defer`, by the object type and the
-        # identity of the field's nodes, which the rows of a page share: graphql-core's own
+        # The prepared subfields of each object field without `@defer`, by the object type and
+        # the identity of the field's nodes, which the rows of a page share: graphql-core's own
         # memo of them takes several lookups per row.
         self.subfields: dict[
-            tuple[GraphQLObjectType, int], tuple[FieldDetailsList, GroupedFieldSet]
+            tuple[GraphQLObjectType, int], tuple[FieldDetailsList, list[SelectedField]]
         ] = {}
 
     def execute_fields(
@@ -295,10 +313,23 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        selected_fields = self._selected_fields(parent_type, grouped_field_set)
+        return self._execute_selected(
+            parent_type, source_value, path, selected_fields, position_context
+        )
+
+    def _execute_selected(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        selected_fields: list[SelectedField],
+        position_context: Any,
+    ) -> Any:
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
         try:
-            for selected in self._selected_fields(parent_type, grouped_field_set):
+            for selected in selected_fields:
                 plan = selected.plan
                 if plan.__class__ is ScalarField:
                     # A page has thousands of scalars, most of them text output as it is, so
@@ -308,20 +339,37 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     except Exception:
                         # The general path runs again and reports the error.
                         value = _GENERAL
-                    if value.__class__ is plan.unchanged:
+                    value_class = value.__class__
+                    if value_class is plan.unchanged:
                         results[selected.response_name] = value
+                        continue
+                    if value_class is plan.enum_class:
+                        results[selected.response_name] = plan.enum_names[value]
+                        continue
+                    if value is None and not plan.is_non_null:
+                        results[selected.response_name] = None
                         continue
                     completed = _coerce_scalar(plan, value)
                     if completed is not _GENERAL:
                         results[selected.response_name] = completed
                         continue
-                result = self._execute_field(
-                    selected, parent_type, source_value, path, position_context
-                )
-                if result is Undefined:
-                    continue
+                field_path = Path(path, selected.response_name, parent_type.name)
+                if plan.__class__ is ValueField and position_context is None:
+                    result = self._execute_value_field(
+                        plan, parent_type, source_value, selected, field_path
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        selected.field_details_list,
+                        field_path,
+                        position_context,
+                    )
+                    if result is Undefined:
+                        continue
                 results[selected.response_name] = result
-                if result.__class__ not in _PLAIN_RESULTS and self.is_awaitable(result):
+                if result.__class__ not in _plain_classes and self._awaitable(result):
                     awaitable_fields.append(selected.response_name)
         except Exception:
             if awaitable_fields:
@@ -331,6 +379,15 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _await_fields(results, awaitable_fields)
+
+    def _awaitable(self, value: Any) -> bool:
+        """Check a value as graphql-core does, and remember classes that are never awaitable."""
+        if self.is_awaitable(value):
+            return True
+        value_class = value.__class__
+        if _never_awaitable(value_class):
+            _plain_classes.add(value_class)
+        return False
 
     def _selected_fields(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
@@ -366,28 +423,6 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plans[name] = _field_plan(field, self.schema) if field is not None else None
         return plans[name]
 
-    def _execute_field(
-        self,
-        selected: SelectedField,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        path: Path | None,
-        position_context: Any,
-    ) -> Any:
-        field_path = Path(path, selected.response_name, parent_type.name)
-        plan = selected.plan
-        if plan.__class__ is ValueField and position_context is None:
-            return self._execute_value_field(
-                plan,
-                parent_type,
-                source,
-                selected,
-                field_path,
-            )
-        return self.execute_field(
-            parent_type, source, selected.field_details_list, field_path, position_context
-        )
-
     def _execute_value_field(
         self,
         plan: ValueField,
@@ -403,7 +438,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         info = self.build_resolve_info(field, selected.field_nodes, parent_type, path)
         try:
             result = plan.resolve(source, info)
-            if self.is_awaitable(result):
+            if result.__class__ not in _plain_classes and self._awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, None
                 )
@@ -411,7 +446,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
-        if self.is_awaitable(completed):
+        if completed.__class__ not in _plain_classes and self._awaitable(completed):
             return self._await_completed(completed, return_type, field_details_list, path)
         return completed
 
@@ -423,28 +458,38 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         result: Any,
     ) -> Any:
-        """Complete a value as graphql-core's `complete_value` does, for objects and lists."""
+        """Complete a value as graphql-core's `complete_value` does, for objects and lists.
+
+        A non-null type is unwrapped here rather than by a second call, since every row of a
+        page goes through this once or more.
+        """
         if isinstance(result, Exception):
             raise result
+        nullable_type: GraphQLOutputType = return_type
+        is_non_null = isinstance(return_type, GraphQLNonNull)
         if isinstance(return_type, GraphQLNonNull):
-            completed = self._complete(return_type.of_type, field_details_list, info, path, result)
-            if completed is None:
-                raise TypeError(
-                    "Cannot return null for non-nullable field"
-                    f" {info.parent_type}.{info.field_name}."
-                )
-            return completed
+            nullable_type = return_type.of_type
         if result is None or result is Undefined:
-            return None
-        if isinstance(return_type, GraphQLObjectType):
-            return self._complete_object(return_type, field_details_list, info, path, result)
-        if (
-            isinstance(return_type, GraphQLList)
+            completed = None
+        elif isinstance(nullable_type, GraphQLObjectType):
+            completed = self._complete_object(nullable_type, field_details_list, info, path, result)
+        elif (
+            isinstance(nullable_type, GraphQLList)
             and isinstance(result, list | tuple)
             and self.get_stream_usage(field_details_list, path) is None
         ):
-            return self._complete_list(return_type.of_type, field_details_list, info, path, result)
-        return self.complete_value(return_type, field_details_list, info, path, result, None)
+            completed = self._complete_list(
+                nullable_type.of_type, field_details_list, info, path, result
+            )
+        else:
+            completed = self.complete_value(
+                nullable_type, field_details_list, info, path, result, None
+            )
+        if completed is None and is_non_null:
+            raise TypeError(
+                f"Cannot return null for non-nullable field {info.parent_type}.{info.field_name}."
+            )
+        return completed
 
     def _complete_object(
         self,
@@ -457,7 +502,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_type_of = return_type.is_type_of
         if is_type_of is not None:
             matches = is_type_of(result, info)
-            if self.is_awaitable(matches):
+            if matches.__class__ not in _plain_classes and self._awaitable(matches):
                 # Only graphql-core's path awaits the check before it completes the object.
                 return self.complete_object_value(
                     return_type, field_details_list, info, path, result, None
@@ -475,8 +520,11 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return self.collect_and_execute_subfields(
                     return_type, field_details_list, path, result, None
                 )
-            subfields = self.subfields[key] = (field_details_list, grouped_field_set)
-        return self.execute_fields(return_type, result, path, subfields[1], None)
+            subfields = self.subfields[key] = (
+                field_details_list,
+                self._selected_fields(return_type, grouped_field_set),
+            )
+        return self._execute_selected(return_type, result, path, subfields[1], None)
 
     def _complete_list(
         self,
@@ -492,7 +540,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             for index, item in enumerate(items):
                 item_path = path.add_key(index, None)
-                if self.is_awaitable(item):
+                if item.__class__ not in _plain_classes and self._awaitable(item):
                     completed.append(
                         self.complete_awaitable_list_item_value(
                             item, item_type, field_details_list, info, item_path, None
@@ -502,7 +550,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     continue
                 value = self._complete_item(item, item_type, field_details_list, info, item_path)
                 completed.append(value)
-                if self.is_awaitable(value):
+                if value.__class__ not in _plain_classes and self._awaitable(value):
                     awaitable_indices.append(index)
         except Exception:
             if awaitable_indices:
@@ -525,7 +573,7 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, field_details_list, item_path)
             return None
-        if self.is_awaitable(value):
+        if value.__class__ not in _plain_classes and self._awaitable(value):
             return self._await_completed(value, item_type, field_details_list, item_path)
         return value
 

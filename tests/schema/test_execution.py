@@ -7,7 +7,7 @@ fields counts too.
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Generator
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, ClassVar
@@ -127,6 +127,10 @@ class Leg:
         return self
 
     @strawberry.field
+    def pending(self) -> "Leg":
+        return PendingLeg(name=self.name, number=self.number)
+
+    @strawberry.field
     def legs(self) -> list["Leg"]:
         return LEGS
 
@@ -171,6 +175,13 @@ class Named:
 @strawberry.type
 class NamedLeg(Leg, Named):
     pass
+
+
+class PendingLeg(Leg):
+    """A Strawberry object that can also be awaited, for the leg it stands for."""
+
+    def __await__(self) -> Generator[Any, None, Leg]:
+        return self._later().__await__()
 
 
 def cast_awaitable(value: Awaitable[Any]) -> Any:
@@ -222,6 +233,9 @@ DOCUMENTS = {
     "null in non-null scalar below": "{ legs { number parent { name } } }",
     "awaitable from sync resolver": "{ leg { loadedLater { name loadedLater { number } } } }",
     "async resolver": "{ leg { awaited { name legs { name } } } }",
+    "awaitable object after plain ones": (
+        "{ leg { legs { name } pending { name pending { number } } } }"
+    ),
     "list with null items": "{ leg { legsWithHoles { name } } }",
     "null in non-null list item": "{ leg { legsWithNull { number } } }",
     "list of awaitables": "{ leg { awaitableLegs { number name } } }",
