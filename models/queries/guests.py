@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pypika_tortoise.context import SqlContext
 from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesListQuery, ValuesQuery
 
 from models.access import Viewer
 from models.bookings import Guest
@@ -23,7 +23,7 @@ from models.pagination import Fetch, Page, PageRequest, SortKey, SortValueKind, 
 from models.queries.booking_page import GUEST_COLUMNS, PAGE_COLUMNS, GuestRow, booking_row
 from models.queries.bookings import BookingFilter, booking_conditions, in_trip_start_order
 from models.queries.tally import sets_only, tally_query
-from models.queries.tuples import fetch_chosen, fetch_tuples
+from models.queries.tuples import fetch_by_shape, fetch_chosen
 from models.queries.visibility import visible_booking_condition
 
 
@@ -178,21 +178,47 @@ async def list_guests(
 
 def _page_per_trip_date(trip_dates: list[date]) -> Fetch[Guest, GuestRow]:
     async def fetch(page: QuerySet[Guest], ordering: Sequence[str]) -> list[GuestRow]:
-        joined = Guest.filter(id__in=_TripDatePages(page, trip_dates, ordering))
+        # One branch, with a marker for its trip date, gives the shape of the statement and the
+        # parameters of each day's branch. Building the text of every branch on each run took
+        # about 3 of the 11 ms of CPU time of a 31-day page on SQLite.
+        branch = _branch(page, _TripDate(_EACH_TRIP_DATE))
+        branch_sql, branch_parameters = branch.query.get_parameterized_sql()
+        parameters = [
+            day if value is _EACH_TRIP_DATE else value
+            for day in trip_dates
+            for value in branch_parameters
+        ]
+        parameters.append(page._limit)
+        shape = ("guests per trip date", branch_sql, len(trip_dates), *ordering)
+
+        def build() -> ValuesListQuery[Any]:
+            joined = Guest.filter(id__in=_TripDatePages(page, trip_dates, ordering))
+            return joined.order_by(*ordering).values_list(*GUEST_PAGE_COLUMNS)
+
         return [
-            _guest_row(values)
-            for values in await fetch_tuples(
-                joined.order_by(*ordering).values_list(*GUEST_PAGE_COLUMNS)
-            )
+            _guest_row(values) for values in await fetch_by_shape(page, shape, build, parameters)
         ]
 
     return fetch
 
 
+# The trip date of the pattern branch that `_page_per_trip_date` builds. Its parameters contain
+# this object where each day's branch has its date.
+_EACH_TRIP_DATE = object()
+
+
+def _branch(page: QuerySet[Guest], trip_date: "_TripDate") -> ValuesQuery[Literal[False]]:
+    """Return the part of `page` on one trip date, with the columns that merging orders by."""
+    branch = page.filter(booking__trip_starts_on=trip_date).values("id", "booking__created_at")
+    branch._choose_db_if_not_chosen()
+    branch._make_query()
+    return branch
+
+
 class _TripDate(Term):
     """A trip date parameter whose value is set before each rendering of the statement."""
 
-    def __init__(self, day: date) -> None:
+    def __init__(self, day: date | object) -> None:
         super().__init__()
         self.day = day
 
@@ -214,10 +240,7 @@ class _TripDatePages(Term):
     def __init__(self, page: QuerySet[Guest], trip_dates: list[date], ordering: Sequence[str]):
         super().__init__()
         self.trip_date = _TripDate(trip_dates[0])
-        branch = page.filter(booking__trip_starts_on=self.trip_date)
-        self.branch = branch.values("id", "booking__created_at")
-        self.branch._choose_db_if_not_chosen()
-        self.branch._make_query()
+        self.branch = _branch(page, self.trip_date)
         self.trip_dates = trip_dates
         self.ordering = ordering
         self.limit = page._limit

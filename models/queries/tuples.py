@@ -38,6 +38,11 @@ _statements: dict[tuple[Any, ...], str] = {}
 CHOSEN_STATEMENTS_KEPT = 1000
 _chosen_statements: OrderedDict[tuple[Any, ...], tuple[str, Conversions]] = OrderedDict()
 
+# The SQL text and conversions of each statement that `fetch_by_shape` runs, by the shape its
+# caller names, the least recently used first. Past this many, the first is dropped.
+SHAPED_STATEMENTS_KEPT = 1000
+_shaped_statements: OrderedDict[tuple[Any, ...], tuple[str, Conversions]] = OrderedDict()
+
 
 async def fetch_tuples(query: ValuesListQuery[Any]) -> list[Sequence[Any]]:
     """Return the rows of `query` as Tortoise's `await query` would, as indexable sequences."""
@@ -72,7 +77,7 @@ async def fetch_tuples_of(
     return await _run(query, database, sql, values)
 
 
-def _database_of(query: ValuesListQuery[Any]) -> Any:
+def _database_of(query: QuerySet[Any] | ValuesListQuery[Any]) -> Any:
     # Chosen for every query: inside a transaction the task has its own client.
     query._choose_db_if_not_chosen()
     assert query._db is not None, "_choose_db_if_not_chosen sets the client"
@@ -110,6 +115,39 @@ async def fetch_chosen(
         _chosen_statements[key] = (sql, conversions)
         if len(_chosen_statements) > CHOSEN_STATEMENTS_KEPT:
             _chosen_statements.popitem(last=False)
+    return await _run_with(database, sql, conversions, query_parameters)
+
+
+async def fetch_by_shape(
+    source: QuerySet[Any],
+    shape: tuple[Any, ...],
+    build: Callable[[], ValuesListQuery[Any]],
+    parameters: list[Any],
+) -> list[Sequence[Any]]:
+    """Run the query `build()`, whose SQL text `shape` determines, with `parameters`.
+
+    The statement runs on the database of `source`. Besides that database's dialect, `shape`
+    must name everything the text depends on, and `parameters` must be the values the text
+    takes, in order. The text is built on the first run of a shape and reused, so `build()` runs
+    only then. A built query whose parameters differ from `parameters` runs as built, and its
+    text is not kept.
+    """
+    database = _database_of(source)
+    key = (database.capabilities.dialect, *shape)
+    statement = _shaped_statements.get(key)
+    if statement is not None:
+        _shaped_statements.move_to_end(key)
+        return await _run_with(database, *statement, parameters)
+
+    query = build()
+    query._db = database
+    query._make_query()
+    sql, query_parameters = query.query.get_parameterized_sql()
+    conversions = _conversions_of(query, database.capabilities.dialect)
+    if list(query_parameters) == list(parameters):
+        _shaped_statements[key] = (sql, conversions)
+        if len(_shaped_statements) > SHAPED_STATEMENTS_KEPT:
+            _shaped_statements.popitem(last=False)
     return await _run_with(database, sql, conversions, query_parameters)
 
 

@@ -5,6 +5,7 @@ that chooses the page from all the range's guests, which is what `list_guests` r
 MAX_MERGED_TRIP_DATES is 0.
 """
 
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from models.dates import DateRange
 from models.enums import BookingStatus, GuestCategory, Role
 from models.pagination import PageRequest
 from models.queries import guests as guests_module
+from models.queries import tuples
 from models.queries.bookings import BookingFilter
 from models.queries.guests import GuestFilter, GuestSort, list_guests, merged_trip_dates
 from tests.factories import World, add_booking, create_departure, viewer_for
@@ -161,6 +163,31 @@ async def test_merged_pages_equal_the_plain_statement(
 
     for guest_filter in guest_filters(trip_world, trip_date):
         await assert_same_pages(viewer, guest_filter, monkeypatch)
+
+
+async def test_merged_statement_reused_for_equal_lengths(
+    trip_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tuples, "_shaped_statements", OrderedDict())
+    viewer = await viewer_for(trip_world.user("alpine", Role.ADMIN))
+
+    await assert_same_pages(
+        viewer, GuestFilter(booking=BookingFilter(trip_date=days(0, 2))), monkeypatch
+    )
+    three_days = list(tuples._shaped_statements)
+    # Another three days: the same statements, run with other trip dates.
+    await assert_same_pages(
+        viewer, GuestFilter(booking=BookingFilter(trip_date=days(1, 3))), monkeypatch
+    )
+    reused = list(tuples._shaped_statements)
+    # Two days make statements with two branches.
+    await assert_same_pages(
+        viewer, GuestFilter(booking=BookingFilter(trip_date=days(0, 1))), monkeypatch
+    )
+
+    assert three_days
+    assert sorted(reused, key=str) == sorted(three_days, key=str)
+    assert len(tuples._shaped_statements) == 2 * len(three_days)
 
 
 async def test_merged_pages_mix_trip_dates(trip_world: World) -> None:

@@ -12,7 +12,13 @@ from models.bookings import Booking, Guest
 from models.enums import BookingStatus
 from models.queries import tuples
 from models.queries.booking_page import GUEST_COLUMNS, PAGE_COLUMNS
-from models.queries.tuples import _faster, fetch_chosen, fetch_tuples, fetch_tuples_of
+from models.queries.tuples import (
+    _faster,
+    fetch_by_shape,
+    fetch_chosen,
+    fetch_tuples,
+    fetch_tuples_of,
+)
 from tests.factories import World, add_booking
 
 
@@ -186,3 +192,41 @@ async def test_chosen_statements_keep_the_most_recent(world: World, monkeypatch)
     kept_statements = [key[2] for key in tuples._chosen_statements]
     assert len(kept_statements) == 2
     assert not any("status" in sql for sql in kept_statements)
+
+
+async def test_shaped_statement_built_once(world: World, monkeypatch):
+    bookings = await add_bookings(world)
+    monkeypatch.setattr(tuples, "_shaped_statements", OrderedDict())
+    builds: list[int] = []
+
+    def by_id(booking_id: int) -> Any:
+        def build() -> Any:
+            builds.append(booking_id)
+            return Booking.filter(id=booking_id).values_list("id")
+
+        return build
+
+    first = await fetch_by_shape(Booking.all(), ("by id",), by_id(bookings[0].id), [bookings[0].id])
+    second = await fetch_by_shape(
+        Booking.all(), ("by id",), by_id(bookings[1].id), [bookings[1].id]
+    )
+
+    assert [row[0] for row in first] == [bookings[0].id]
+    assert [row[0] for row in second] == [bookings[1].id]
+    assert builds == [bookings[0].id]
+
+
+async def test_shaped_statement_with_other_parameters_not_kept(world: World, monkeypatch):
+    bookings = await add_bookings(world)
+    monkeypatch.setattr(tuples, "_shaped_statements", OrderedDict())
+
+    # The caller's parameters do not match the statement's, which then runs as built.
+    fetched = await fetch_by_shape(
+        Booking.all(),
+        ("by id",),
+        lambda: Booking.filter(id=bookings[0].id).values_list("id"),
+        [bookings[1].id],
+    )
+
+    assert [row[0] for row in fetched] == [bookings[0].id]
+    assert len(tuples._shaped_statements) == 0
