@@ -258,19 +258,21 @@ class SelectedField:
     plan: FieldPlan | None
 
 
-# Classes whose instances are never awaitable, so the check is skipped for them: completed
-# values and, once first seen, each Strawberry type that resolvers return.
-_plain_classes: set[type] = {dict, list, tuple, type(None), bool, str, int, float}
+# Classes whose instances are never awaitable, so the check is skipped for them.
+_plain_classes = frozenset({dict, list, tuple, type(None), bool, str, int, float})
+
+# Strawberry types that resolvers returned and `_never_awaitable` accepted: for their instances,
+# which a page checks by the hundred, a look at the instance's own attributes is enough.
+_row_classes: set[type] = set()
 
 _DEFAULT_ATTRIBUTE_LOOKUP: Any = object.__getattribute__
 
 
 def _never_awaitable(value_class: type) -> bool:
-    """Return whether no instance of a Strawberry type can be awaited.
+    """Return whether only an `__await__` set on an instance can make a Strawberry type awaitable.
 
-    graphql-core looks for an `__await__` attribute on the value. On an instance of a class that
-    has none and no attribute lookup of its own, it would only find one set on the instance
-    itself, which `await` ignores.
+    graphql-core looks for an `__await__` attribute on the value. A class that has none and no
+    attribute lookup of its own leaves only the instance's own attributes to look in.
     """
     return (
         hasattr(value_class, "__strawberry_definition__")
@@ -343,7 +345,8 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if value_class is plan.unchanged:
                         results[selected.response_name] = value
                         continue
-                    if value_class is plan.enum_class:
+                    if value_class is plan.enum_class and value in plan.enum_names:
+                        # A combination of `Flag` members has no name: the general path reports it.
                         results[selected.response_name] = plan.enum_names[value]
                         continue
                     if value is None and not plan.is_non_null:
@@ -381,12 +384,17 @@ class ShortPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _await_fields(results, awaitable_fields)
 
     def _awaitable(self, value: Any) -> bool:
-        """Check a value as graphql-core does, and remember classes that are never awaitable."""
+        """Check a value as graphql-core does, with less work for instances of `_row_classes`."""
+        value_class = value.__class__
+        if value_class in _row_classes:
+            attributes = getattr(value, "__dict__", None)
+            if not attributes or "__await__" not in attributes:
+                return False
+            return self.is_awaitable(value)
         if self.is_awaitable(value):
             return True
-        value_class = value.__class__
         if _never_awaitable(value_class):
-            _plain_classes.add(value_class)
+            _row_classes.add(value_class)
         return False
 
     def _selected_fields(
