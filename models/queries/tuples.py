@@ -16,7 +16,7 @@ from typing import Any
 from tortoise.expressions import Subquery
 from tortoise.fields import DateField, DatetimeField
 from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance
-from tortoise.queryset import QuerySet, ValuesListQuery
+from tortoise.queryset import QuerySet, ValuesListQuery, ValuesQuery
 from tortoise.timezone import get_default_timezone, get_use_tz
 
 Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -32,14 +32,9 @@ _conversions: dict[tuple[Any, ...], Conversions] = {}
 # number of values.
 _statements: dict[tuple[Any, ...], str] = {}
 
-# The SQL text and conversions of each statement that `fetch_chosen` runs, by its model, dialect,
-# choosing statement, columns and order, the least recently used first. Each combination of the
-# filters a list is given makes another choosing statement; past this many, the first is dropped.
-CHOSEN_STATEMENTS_KEPT = 1000
-_chosen_statements: OrderedDict[tuple[Any, ...], tuple[str, Conversions]] = OrderedDict()
-
-# The SQL text and conversions of each statement that `fetch_by_shape` runs, by the shape its
-# caller names, the least recently used first. Past this many, the first is dropped.
+# The SQL text and conversions of each statement that `fetch_by_shape` runs, by the dialect and
+# the shape its caller names, the least recently used first. Each combination of the filters a
+# list is given makes another shape; past this many, the first is dropped.
 SHAPED_STATEMENTS_KEPT = 1000
 _shaped_statements: OrderedDict[tuple[Any, ...], tuple[str, Conversions]] = OrderedDict()
 
@@ -77,7 +72,7 @@ async def fetch_tuples_of(
     return await _run(query, database, sql, values)
 
 
-def _database_of(query: QuerySet[Any] | ValuesListQuery[Any]) -> Any:
+def _database_of(query: QuerySet[Any] | ValuesQuery[Any] | ValuesListQuery[Any]) -> Any:
     # Chosen for every query: inside a transaction the task has its own client.
     query._choose_db_if_not_chosen()
     assert query._db is not None, "_choose_db_if_not_chosen sets the client"
@@ -97,29 +92,19 @@ async def fetch_chosen(
     """
     ids = chooser.values("id")
     ids._choose_db_if_not_chosen()
-    database = ids._db
     ids._make_query()
     chooser_sql, parameters = ids.query.get_parameterized_sql()
-    key = (chooser.model, database.capabilities.dialect, chooser_sql, *columns, "|", *ordering)
-    statement = _chosen_statements.get(key)
-    if statement is not None:
-        _chosen_statements.move_to_end(key)
-        return await _run_with(database, *statement, parameters)
 
-    query = chooser.model.filter(id__in=Subquery(ids)).order_by(*ordering).values_list(*columns)
-    query._db = database
-    query._make_query()
-    sql, query_parameters = query.query.get_parameterized_sql()
-    conversions = _conversions_of(query, database.capabilities.dialect)
-    if list(query_parameters) == list(parameters):
-        _chosen_statements[key] = (sql, conversions)
-        if len(_chosen_statements) > CHOSEN_STATEMENTS_KEPT:
-            _chosen_statements.popitem(last=False)
-    return await _run_with(database, sql, conversions, query_parameters)
+    def build() -> ValuesListQuery[Any]:
+        joined: QuerySet[Any] = chooser.model.filter(id__in=Subquery(ids)).order_by(*ordering)
+        return joined.values_list(*columns)
+
+    shape = (chooser.model, chooser_sql, *columns, "|", *ordering)
+    return await fetch_by_shape(ids, shape, build, list(parameters))
 
 
 async def fetch_by_shape(
-    source: QuerySet[Any],
+    source: QuerySet[Any] | ValuesQuery[Any],
     shape: tuple[Any, ...],
     build: Callable[[], ValuesListQuery[Any]],
     parameters: list[Any],

@@ -161,20 +161,20 @@ async def test_chosen_rows_match_the_joined_statement(world: World, ordering: tu
 
 async def test_chosen_statements_are_reused_with_new_parameters(world: World, monkeypatch):
     bookings = await add_bookings(world)
-    monkeypatch.setattr(tuples, "_chosen_statements", OrderedDict())
+    monkeypatch.setattr(tuples, "_shaped_statements", OrderedDict())
 
     first = await fetch_chosen(Booking.filter(id=bookings[0].id), ("id",), ("id",))
     second = await fetch_chosen(Booking.filter(id=bookings[1].id), ("id",), ("id",))
 
     assert [row[0] for row in first] == [bookings[0].id]
     assert [row[0] for row in second] == [bookings[1].id]
-    assert len(tuples._chosen_statements) == 1
+    assert len(tuples._shaped_statements) == 1
 
 
 async def test_chosen_statements_keep_the_most_recent(world: World, monkeypatch):
     await add_bookings(world)
-    monkeypatch.setattr(tuples, "CHOSEN_STATEMENTS_KEPT", 2)
-    monkeypatch.setattr(tuples, "_chosen_statements", OrderedDict())
+    monkeypatch.setattr(tuples, "SHAPED_STATEMENTS_KEPT", 2)
+    monkeypatch.setattr(tuples, "_shaped_statements", OrderedDict())
 
     # Three shapes of choosing statement, the first one used again last.
     choosers = [
@@ -189,7 +189,7 @@ async def test_chosen_statements_keep_the_most_recent(world: World, monkeypatch)
             "id", flat=True
         )
 
-    kept_statements = [key[2] for key in tuples._chosen_statements]
+    kept_statements = [key[2] for key in tuples._shaped_statements]
     assert len(kept_statements) == 2
     assert not any("status" in sql for sql in kept_statements)
 
