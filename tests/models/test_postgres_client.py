@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import threading
 import time
 
 import asyncpg
@@ -38,9 +39,14 @@ async def terminate_sessions(database: str) -> int:
 async def end_pooled_sessions(database: str) -> None:
     """End the sessions of the pool's idle connections without the event loop noticing."""
     await Organization.all().count()
-    await terminate_sessions(database)
-    # Blocking on purpose: the server closes the sockets meanwhile, but the event loop does not
-    # see it before the next statement, as happens when a restart hits an idle server.
+    # Blocking on purpose: another thread ends the sessions with an event loop of its own, and
+    # the server closes the sockets meanwhile. This event loop does not run until the next
+    # statement, as happens when a restart hits an idle server. Awaited here, the ending let
+    # the loop see the closed sockets first now and then, and the pool then replaced the
+    # connections before any statement failed.
+    ending = threading.Thread(target=asyncio.run, args=(terminate_sessions(database),))
+    ending.start()
+    ending.join()
     time.sleep(0.2)  # noqa: ASYNC251
 
 
