@@ -39,11 +39,8 @@ async def terminate_sessions(database: str) -> int:
 async def end_pooled_sessions(database: str) -> None:
     """End the sessions of the pool's idle connections without the event loop noticing."""
     await Organization.all().count()
-    # Blocking on purpose: another thread ends the sessions with an event loop of its own, and
-    # the server closes the sockets meanwhile. This event loop does not run until the next
-    # statement, as happens when a restart hits an idle server. Awaited here, the ending let
-    # the loop see the closed sockets first now and then, and the pool then replaced the
-    # connections before any statement failed.
+    # Blocking on purpose: another thread ends the sessions while this event loop waits, so the
+    # loop sees the closed sockets only at the next statement, as after a restart of an idle server.
     ending = threading.Thread(target=asyncio.run, args=(terminate_sessions(database),))
     ending.start()
     ending.join()
