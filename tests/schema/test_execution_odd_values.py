@@ -33,7 +33,7 @@ class Row:
 
 
 def _awaitable_row(name: str) -> Row:
-    """A row with an `__await__` of its own, which graphql-core's check finds and awaits."""
+    """Return a row with an `__await__` of its own, which graphql-core's check finds and awaits."""
     row = Row(name=name, access=Access.READ)
     row.__await__ = lambda: _itself(row).__await__()  # type: ignore[attr-defined]
     return row
