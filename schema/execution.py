@@ -261,8 +261,8 @@ class SelectedField:
 # Classes whose instances are never awaitable, so the check is skipped for them.
 _plain_classes = frozenset({dict, list, tuple, type(None), bool, str, int, float})
 
-# Strawberry types that resolvers returned and `_never_awaitable` accepted: for their instances,
-# which a page checks by the hundred, a look at the instance's own attributes is enough.
+# Strawberry types that resolvers returned and `_never_awaitable` accepted. A page checks hundreds
+# of their instances, and each needs only a look at its own attributes.
 _row_classes: set[type] = set()
 
 _DEFAULT_ATTRIBUTE_LOOKUP: Any = object.__getattribute__

@@ -40,7 +40,7 @@ async def end_pooled_sessions(database: str) -> None:
     """End the sessions of the pool's idle connections without the event loop noticing."""
     await Organization.all().count()
     # Blocking on purpose: another thread ends the sessions while this event loop waits, so the
-    # loop sees the closed sockets only at the next statement, as after a restart of an idle server.
+    # loop reads the closed sockets only at the next statement, as after an idle server restarts.
     ending = threading.Thread(target=asyncio.run, args=(terminate_sessions(database),))
     ending.start()
     ending.join()
